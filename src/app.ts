@@ -1,0 +1,90 @@
+/**
+ * Blackstart assembled from a config: embedded broker (when no external one is named), hub with
+ * adapters, MQTT bridge. `blackstart run` uses it; Node-RED and Homebridge in-process mode will too.
+ */
+import { readFileSync } from 'node:fs';
+import { buildHub } from './adapters/registry';
+import type { Config } from './config/schema';
+import type { Clock } from './core/clock';
+import type { Hub } from './core/hub';
+import type { Logger } from './core/logger';
+import { MqttBridge } from './mqtt/bridge';
+import { startEmbeddedBroker, type EmbeddedBroker } from './mqtt/broker';
+
+export interface Blackstart {
+  readonly hub: Hub;
+  readonly bridge: MqttBridge;
+  /** Present when the embedded broker runs. */
+  readonly broker: EmbeddedBroker | undefined;
+  /** The broker URL the bridge connects to. */
+  readonly mqttUrl: string;
+  stop(): Promise<void>;
+}
+
+export interface StartOptions {
+  log: Logger;
+  clock?: Clock;
+}
+
+export async function startBlackstart(config: Config, opts: StartOptions): Promise<Blackstart> {
+  const { log } = opts;
+  const m = config.mqtt;
+  let broker: EmbeddedBroker | undefined;
+  let url: string;
+  let username = m.username;
+  let password = m.password?.secret;
+  if (m.url) {
+    url = m.url;
+  } else {
+    const e = m.embedded;
+    broker = await startEmbeddedBroker({
+      host: e.host,
+      port: e.port,
+      log: log.child({ part: 'broker' }),
+      ...(e.username !== undefined ? { username: e.username } : {}),
+      ...(e.password ? { password: e.password.secret } : {}),
+    });
+    url = `mqtt://${connectHost(e.host)}:${broker.port}`;
+    username = e.username;
+    password = e.password?.secret;
+  }
+
+  const hub = buildHub(config, { log: log.child({ part: 'hub' }), ...(opts.clock ? { clock: opts.clock } : {}) });
+  const bridge = new MqttBridge(hub, {
+    url,
+    baseTopic: m.baseTopic,
+    protocolVersion: broker ? 4 : m.protocolVersion,
+    reconnectMinMs: m.reconnectMin,
+    reconnectMaxMs: m.reconnectMax,
+    log: log.child({ part: 'mqtt' }),
+    ...(username !== undefined ? { username } : {}),
+    ...(password ? { password } : {}),
+    ...(m.caFile ? { ca: readFileSync(m.caFile.path) } : {}),
+    ...(m.clientId ? { clientId: m.clientId } : {}),
+  });
+  // Adapters start whether or not the broker is there: MQTT is a window on the state, not a
+  // precondition for watching the UPS.
+  bridge.start();
+  await hub.start();
+
+  let stopping: Promise<void> | undefined;
+  return {
+    hub,
+    bridge,
+    broker,
+    mqttUrl: url,
+    stop: () =>
+      (stopping ??= (async () => {
+        await hub.stop();
+        await bridge.stop();
+        await broker?.close();
+      })()),
+  };
+}
+
+/** The address to reach a listener bound to `host` from this machine. */
+function connectHost(host: string): string {
+  if (host === '0.0.0.0') return '127.0.0.1';
+  if (host === '::') return '[::1]';
+  return host.includes(':') ? `[${host}]` : host;
+}

@@ -1,0 +1,41 @@
+#!/usr/bin/env node
+import { Command, Option } from 'commander';
+import { LOG_LEVELS } from '../core/logger';
+import { checkCommand } from './check';
+import { runCommand } from './run';
+import { version } from './version';
+
+export function buildProgram(): Command {
+  const program = new Command('blackstart')
+    .description('Keeps a home lab alive through power cuts: UPS, IPMI, Wake-on-LAN and ordered shutdowns over MQTT.')
+    .version(version(), '-V, --version')
+    .addOption(new Option('--log-level <level>', 'log level (overrides the config)').choices(LOG_LEVELS))
+    .showHelpAfterError();
+
+  program
+    .command('run')
+    .description('run the daemon: watch the devices, publish state on MQTT, obey commands')
+    .requiredOption('-c, --config <file>', 'YAML config file')
+    .action(async (o: { config: string }) => {
+      process.exitCode = await runCommand(o.config, program.opts<{ logLevel?: string }>());
+    });
+
+  program
+    .command('check')
+    .description('validate a config file: exit 0 with a summary, or 1 with every error and its path')
+    .requiredOption('-c, --config <file>', 'YAML config file')
+    .action((o: { config: string }) => {
+      process.exitCode = checkCommand(o.config);
+    });
+
+  return program;
+}
+
+if (require.main === module) {
+  buildProgram()
+    .parseAsync(process.argv)
+    .catch((err: unknown) => {
+      process.stderr.write(`blackstart: ${(err as Error).message}\n`);
+      process.exitCode = 1;
+    });
+}

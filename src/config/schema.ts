@@ -1,0 +1,105 @@
+/**
+ * The one configuration schema, composed from each adapter's part. Types are inferred from it;
+ * nothing here is written twice.
+ */
+import { z } from 'zod';
+import { simulatedHostSchema } from '../adapters/host/simulated/config';
+import { simulatedUpsSchema } from '../adapters/ups/simulated/config';
+import { LOG_LEVELS } from '../core/logger';
+import { deviceMap, duration, filePath, port, section, sectionWithSecrets } from './fields';
+
+const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
+
+const embeddedBrokerSchema = sectionWithSecrets(
+  {
+    host: z.string().min(1).default('127.0.0.1'),
+    port: port.default(1883),
+    /** Required when `host` is not a loopback address: a broker on the LAN must not take anonymous commands. */
+    username: z.string().min(1).optional(),
+  },
+  ['password'],
+).superRefine((b, ctx) => {
+  if (!LOOPBACK.test(b.host) && (!b.username || !b.password)) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['host'],
+      message: `binding the embedded broker to ${b.host} (beyond loopback) needs username and password_env or password_file`,
+    });
+  }
+  if ((b.username === undefined) !== (b.password === undefined)) {
+    ctx.addIssue({ code: 'custom', path: ['username'], message: 'give both username and a password, or neither' });
+  }
+});
+
+export const mqttSchema = sectionWithSecrets(
+  {
+    base_topic: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]+(\/[A-Za-z0-9_-]+)*$/, 'segments of letters, digits, "_" and "-" separated by "/", no wildcards')
+      .default('blackstart'),
+    /** External broker, `mqtt://host:1883` or `mqtts://host:8883`. Without it the embedded broker runs. */
+    url: z
+      .string()
+      .regex(/^mqtts?:\/\/[^/\s]+\/?$/, 'expected mqtt://host[:port] or mqtts://host[:port]')
+      .optional(),
+    username: z.string().min(1).optional(),
+    ca_file: filePath().optional(),
+    client_id: z.string().min(1).max(128).optional(),
+    /** 5 lets requesters use MQTT 5 response topics; the embedded broker always speaks 3.1.1. */
+    protocol_version: z.union([z.literal(4), z.literal(5)]).default(5),
+    reconnect_min: duration({ min: 100 }).prefault('1s'),
+    reconnect_max: duration({ min: 100 }).prefault('30s'),
+    embedded: embeddedBrokerSchema.prefault({}),
+  },
+  ['password'],
+).superRefine((m, ctx) => {
+  if (m.reconnectMax < m.reconnectMin) {
+    ctx.addIssue({ code: 'custom', path: ['reconnect_max'], message: 'must not be shorter than reconnect_min' });
+  }
+  if (!m.url && (m.username || m.password || m.caFile)) {
+    ctx.addIssue({ code: 'custom', path: ['url'], message: 'username, password and ca_file are for an external broker: set url too' });
+  }
+});
+
+const upsSources = { simulated: simulatedUpsSchema } as const;
+const SOURCE_KEYS = Object.keys(upsSources);
+
+export const upsSchema = section({
+  name: z.string().min(1).optional(),
+  ...mapOptional(upsSources),
+}).superRefine((u, ctx) => {
+  const given = SOURCE_KEYS.filter((k) => (u as Record<string, unknown>)[k] !== undefined);
+  if (given.length !== 1) {
+    ctx.addIssue({
+      code: 'custom',
+      message: given.length === 0 ? `needs a source: one of ${SOURCE_KEYS.join(', ')}` : `give only one source (got ${given.join(', ')})`,
+    });
+  }
+});
+
+export const hostSchema = section({
+  name: z.string().min(1).optional(),
+  simulated: simulatedHostSchema.optional(),
+}).superRefine((h, ctx) => {
+  if (!h.simulated) {
+    ctx.addIssue({ code: 'custom', message: 'nothing to watch or control this host with: add simulated' });
+  }
+});
+
+export const configSchema = section({
+  mqtt: mqttSchema.prefault({}),
+  log: section({ level: z.enum(LOG_LEVELS).default('info') }).prefault({}),
+  ups: deviceMap(upsSchema).default({}),
+  hosts: deviceMap(hostSchema).default({}),
+});
+
+export type Config = z.output<typeof configSchema>;
+export type MqttConfig = Config['mqtt'];
+export type UpsConfig = Config['ups'][string];
+export type HostConfig = Config['hosts'][string];
+
+function mapOptional<T extends Record<string, z.ZodType>>(shape: T): { [K in keyof T]: z.ZodOptional<T[K]> } {
+  const out: Record<string, z.ZodType> = {};
+  for (const [k, v] of Object.entries(shape)) out[k] = v.optional();
+  return out as { [K in keyof T]: z.ZodOptional<T[K]> };
+}

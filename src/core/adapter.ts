@@ -1,0 +1,43 @@
+import type { Clock } from './clock';
+import type { Logger } from './logger';
+import type { BlackstartEvent } from './events';
+import type { DeviceKind, HostState, SensorMap, UpsState } from './state';
+
+export type StateOf<K extends DeviceKind> = K extends 'ups' ? UpsState : HostState;
+
+/** What the hub hands an adapter: the only way it can change state or raise events. */
+export interface AdapterContext<K extends DeviceKind = DeviceKind> {
+  readonly clock: Clock;
+  readonly log: Logger;
+  /** Merges a partial reading into the device's state; the hub stamps times and derives events. */
+  update(patch: Partial<StateOf<K>>): void;
+  /** Replaces the device's sensor readings (hosts only). */
+  sensors(readings: SensorMap): void;
+  emit(event: Omit<BlackstartEvent, 'at' | 'ups' | 'host'>): void;
+}
+
+export interface CommandRequest {
+  action: string;
+  /** Caller's correlation id, echoed in the result. */
+  id?: string | null;
+  /** Action-specific arguments (e.g. a delay for a UPS command). */
+  args?: Record<string, unknown>;
+}
+
+/**
+ * One device protocol bound to one device. Several adapters can serve one device
+ * (a reachability prober and an IPMI board for the same host); the hub routes each action
+ * to the first adapter that lists it in `capabilities`.
+ */
+export interface Adapter<K extends DeviceKind = DeviceKind> {
+  /** Unique name for logs, e.g. `host:nas/simulated`. */
+  readonly name: string;
+  readonly kind: K;
+  readonly deviceId: string;
+  /** Actions this adapter can carry out for its device. */
+  readonly capabilities: readonly string[];
+  start(ctx: AdapterContext<K>): Promise<void> | void;
+  stop(): Promise<void> | void;
+  /** Carries out an action; resolves when the device accepted it, rejects with a BlackstartError. */
+  execute(request: CommandRequest): Promise<void>;
+}

@@ -1,0 +1,30 @@
+/** Events on the bus and on `blackstart/event`: things that happened, not state. */
+
+export const EVENT_TYPES = [
+  'power_lost',
+  'power_restored',
+  'low_battery',
+  'ups_comm_lost',
+  'ups_comm_restored',
+  'host_shutdown_started',
+  'host_shutdown_done',
+  'host_shutdown_failed',
+  'host_wake_started',
+  'host_up',
+  'host_unreachable',
+  'escalation',
+  'plan_over_budget',
+  'command_failed',
+] as const;
+export type EventType = (typeof EVENT_TYPES)[number];
+
+export interface BlackstartEvent {
+  type: EventType;
+  /** Epoch ms. */
+  at: number;
+  ups?: string;
+  host?: string;
+  message?: string;
+  /** Extra facts for this event type (snake_cased on MQTT). */
+  detail?: Record<string, unknown>;
+}

@@ -1,0 +1,409 @@
+import { EventEmitter } from 'node:events';
+import type { Adapter, AdapterContext, CommandRequest } from './adapter';
+import { systemClock, type Clock } from './clock';
+import { BlackstartError, toBlackstartError, type ErrorCode } from './errors';
+import type { BlackstartEvent } from './events';
+import { silentLogger, type Logger } from './logger';
+import {
+  HOST_ACTIONS,
+  initialHostState,
+  initialOutageState,
+  initialUpsState,
+  isOnBattery,
+  type DeviceKind,
+  type DeviceRef,
+  type HostState,
+  type OutageState,
+  type SensorMap,
+  type UpsState,
+  type UpsStatus,
+} from './state';
+
+const WARN_EVENTS = new Set<BlackstartEvent['type']>([
+  'power_lost',
+  'low_battery',
+  'ups_comm_lost',
+  'host_shutdown_failed',
+  'host_unreachable',
+  'escalation',
+  'plan_over_budget',
+  'command_failed',
+]);
+
+export interface CommandResult {
+  id: string | null;
+  /** null when the request could not even be read. */
+  action: string | null;
+  ok: boolean;
+  error?: { code: ErrorCode; message: string };
+  tookMs: number;
+}
+
+export interface HubEvents {
+  ups: [id: string, state: UpsState, previous: UpsState];
+  host: [id: string, state: HostState, previous: HostState];
+  sensors: [hostId: string, readings: SensorMap];
+  outage: [state: OutageState];
+  event: [event: BlackstartEvent];
+  result: [device: DeviceRef, result: CommandResult];
+}
+
+export interface DeviceInfo {
+  id: string;
+  kind: DeviceKind;
+  name: string;
+}
+
+export interface HubOptions {
+  clock?: Clock;
+  log?: Logger;
+  /** Longest an action may take before its result says TIMEOUT (adapters have tighter limits of their own). */
+  commandTimeoutMs?: number;
+}
+
+interface UpsRecord {
+  info: DeviceInfo;
+  state: UpsState;
+  /** Last status that was not comm_lost: events compare against it so a link blip raises no power event. */
+  lastKnown: UpsStatus | null;
+  onBatterySince: number | null;
+}
+
+interface HostRecord {
+  info: DeviceInfo;
+  state: HostState;
+  sensors: SensorMap;
+  seen: boolean;
+}
+
+/**
+ * The state store and event bus. Adapters feed it through their context; the MQTT bridge,
+ * the orchestrator, Node-RED and Homebridge read it and send commands through `execute`.
+ * It never throws at an adapter because a listener failed, and `execute` never rejects.
+ */
+export class Hub extends EventEmitter<HubEvents> {
+  readonly clock: Clock;
+  readonly log: Logger;
+  private readonly commandTimeoutMs: number;
+  private readonly upsRecords = new Map<string, UpsRecord>();
+  private readonly hostRecords = new Map<string, HostRecord>();
+  private readonly adapters: Adapter[] = [];
+  private readonly queues = new Map<string, Promise<unknown>>();
+  private outageState: OutageState = initialOutageState();
+  private started = false;
+
+  constructor(opts: HubOptions = {}) {
+    super();
+    this.clock = opts.clock ?? systemClock;
+    this.log = opts.log ?? silentLogger();
+    this.commandTimeoutMs = opts.commandTimeoutMs ?? 120_000;
+  }
+
+  addUps(id: string, name = id): void {
+    this.assertNew('ups', id);
+    this.upsRecords.set(id, {
+      info: { id, kind: 'ups', name },
+      state: initialUpsState(this.clock.now()),
+      lastKnown: null,
+      onBatterySince: null,
+    });
+  }
+
+  addHost(id: string, name = id): void {
+    this.assertNew('host', id);
+    this.hostRecords.set(id, { info: { id, kind: 'host', name }, state: initialHostState(this.clock.now()), sensors: {}, seen: false });
+  }
+
+  attach(adapter: Adapter): void {
+    if (!this.has(adapter.kind, adapter.deviceId)) {
+      throw new BlackstartError('CONFIG', `adapter ${adapter.name} names unknown ${adapter.kind} "${adapter.deviceId}"`);
+    }
+    this.adapters.push(adapter);
+    if (this.started) void this.startAdapter(adapter);
+  }
+
+  has(kind: DeviceKind, id: string): boolean {
+    return kind === 'ups' ? this.upsRecords.has(id) : this.hostRecords.has(id);
+  }
+
+  devices(kind: DeviceKind): DeviceInfo[] {
+    const records = kind === 'ups' ? this.upsRecords : this.hostRecords;
+    return [...records.values()].map((r) => ({ ...r.info }));
+  }
+
+  ups(id: string): UpsState | undefined {
+    const r = this.upsRecords.get(id);
+    return r && { ...r.state, flags: [...r.state.flags] };
+  }
+
+  host(id: string): HostState | undefined {
+    const r = this.hostRecords.get(id);
+    return r && { ...r.state };
+  }
+
+  sensors(hostId: string): SensorMap | undefined {
+    const r = this.hostRecords.get(hostId);
+    return r && structuredClone(r.sensors);
+  }
+
+  get outage(): OutageState {
+    return structuredClone(this.outageState);
+  }
+
+  /** Actions the device can carry out with the adapters it has. */
+  capabilities(kind: DeviceKind, id: string): string[] {
+    const set = new Set<string>();
+    for (const a of this.adapters) if (a.kind === kind && a.deviceId === id) a.capabilities.forEach((c) => set.add(c));
+    return [...set];
+  }
+
+  async start(): Promise<void> {
+    this.started = true;
+    await Promise.all(this.adapters.map((a) => this.startAdapter(a)));
+  }
+
+  async stop(): Promise<void> {
+    this.started = false;
+    await Promise.all(
+      this.adapters.map(async (a) => {
+        try {
+          await a.stop();
+        } catch (err) {
+          this.log.warn({ adapter: a.name, err: toBlackstartError(err).message }, 'adapter failed to stop cleanly');
+        }
+      }),
+    );
+  }
+
+  updateUps(id: string, patch: Partial<UpsState>): void {
+    const rec = this.upsRecords.get(id);
+    if (!rec) throw new BlackstartError('NOT_FOUND', `unknown UPS "${id}"`);
+    const now = this.clock.now();
+    const prev = rec.state;
+    const next: UpsState = { ...prev, ...patch, updated: now };
+    /** Length of the outage that this update ends, if it ends one. */
+    let outageS: number | null = null;
+
+    if (isOnBattery(next.status) || (next.status !== 'online' && rec.onBatterySince !== null)) {
+      if (rec.onBatterySince === null) rec.onBatterySince = now - (patch.onBatteryS ?? 0) * 1000;
+      if (next.status !== 'comm_lost') next.onBatteryS = patch.onBatteryS ?? Math.floor((now - rec.onBatterySince) / 1000);
+    } else if (next.status === 'online') {
+      if (rec.onBatterySince !== null) outageS = Math.floor((now - rec.onBatterySince) / 1000);
+      rec.onBatterySince = null;
+      next.onBatteryS = 0;
+    }
+    rec.state = next;
+    if (sameExcept(prev, next, 'updated')) return;
+    this.safeEmit('ups', id, { ...next, flags: [...next.flags] }, prev);
+    this.deriveUpsEvents(rec, prev, next, outageS);
+  }
+
+  updateHost(id: string, patch: Partial<HostState>): void {
+    const rec = this.hostRecords.get(id);
+    if (!rec) throw new BlackstartError('NOT_FOUND', `unknown host "${id}"`);
+    const prev = rec.state;
+    const next: HostState = { ...prev, ...patch };
+    next.since = next.phase !== prev.phase ? this.clock.now() : prev.since;
+    rec.state = next;
+    if (sameExcept(prev, next)) return;
+    this.safeEmit('host', id, { ...next }, prev);
+    this.deriveHostEvents(rec, prev, next);
+    rec.seen = true;
+  }
+
+  setSensors(hostId: string, readings: SensorMap): void {
+    const rec = this.hostRecords.get(hostId);
+    if (!rec) throw new BlackstartError('NOT_FOUND', `unknown host "${hostId}"`);
+    if (JSON.stringify(rec.sensors) === JSON.stringify(readings)) return;
+    rec.sensors = structuredClone(readings);
+    this.safeEmit('sensors', hostId, structuredClone(readings));
+  }
+
+  setOutage(state: OutageState): void {
+    this.outageState = structuredClone(state);
+    this.safeEmit('outage', structuredClone(state));
+  }
+
+  emitEvent(event: Omit<BlackstartEvent, 'at'> & { at?: number }): void {
+    const e: BlackstartEvent = { ...event, at: event.at ?? this.clock.now() };
+    const level = WARN_EVENTS.has(e.type) ? 'warn' : 'info';
+    this.log[level]({ event: e.type, ups: e.ups, host: e.host }, e.message ?? e.type);
+    this.safeEmit('event', e);
+  }
+
+  /**
+   * Carries out an action on a device. Never rejects: every failure, including an unknown
+   * device or action, comes back as `ok: false` with a coded error, and nothing is done.
+   * Actions on one device run one after another.
+   */
+  async execute(device: DeviceRef, request: CommandRequest): Promise<CommandResult> {
+    const startedAt = this.clock.now();
+    const finish = (error?: BlackstartError): CommandResult => {
+      const result: CommandResult = {
+        id: request.id ?? null,
+        action: request.action,
+        ok: !error,
+        tookMs: this.clock.now() - startedAt,
+      };
+      if (error) result.error = error.toJSON();
+      this.safeEmit('result', { ...device }, result);
+      return result;
+    };
+
+    const adapter = this.route(device, request.action);
+    if (adapter instanceof BlackstartError) return finish(adapter);
+
+    const key = `${device.kind}/${device.id}`;
+    const previous = this.queues.get(key) ?? Promise.resolve();
+    const run = previous.then(() => this.runWithTimeout(adapter, request));
+    const settled = run.then(
+      () => undefined,
+      (err: unknown) => toBlackstartError(err),
+    );
+    this.queues.set(key, settled);
+    const error = await settled;
+    if (this.queues.get(key) === settled) this.queues.delete(key);
+    if (error) {
+      this.log.warn({ device: key, action: request.action, code: error.code, err: error.message }, 'action failed');
+      this.emitEvent({
+        type: 'command_failed',
+        [device.kind]: device.id,
+        message: `${request.action} failed: ${error.message}`,
+        detail: { action: request.action, code: error.code },
+      });
+    }
+    return finish(error);
+  }
+
+  private route(device: DeviceRef, action: string): Adapter | BlackstartError {
+    if (!this.has(device.kind, device.id)) {
+      const label = device.kind === 'ups' ? 'UPS' : 'host';
+      return new BlackstartError('NOT_FOUND', `unknown ${label} "${device.id}"`);
+    }
+    const supported = this.capabilities(device.kind, device.id);
+    const known: readonly string[] = device.kind === 'host' ? HOST_ACTIONS : supported;
+    if (!known.includes(action)) {
+      const list = known.length ? known.join(', ') : 'none configured';
+      return new BlackstartError('BAD_REQUEST', `unknown action "${action}" for ${device.kind} "${device.id}" (expected one of: ${list})`);
+    }
+    const adapter = this.adapters.find((a) => a.kind === device.kind && a.deviceId === device.id && a.capabilities.includes(action));
+    if (!adapter) {
+      return new BlackstartError('UNSUPPORTED', `${device.kind} "${device.id}" has no method configured for "${action}"`);
+    }
+    return adapter;
+  }
+
+  private runWithTimeout(adapter: Adapter, request: CommandRequest): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const timer = this.clock.setTimeout(() => {
+        reject(new BlackstartError('TIMEOUT', `${request.action} did not finish within ${this.commandTimeoutMs} ms`));
+      }, this.commandTimeoutMs);
+      Promise.resolve()
+        .then(() => adapter.execute(request))
+        .then(resolve, reject)
+        .finally(() => this.clock.clearTimeout(timer));
+    });
+  }
+
+  private async startAdapter(adapter: Adapter): Promise<void> {
+    try {
+      await adapter.start(this.contextFor(adapter));
+    } catch (err) {
+      const e = toBlackstartError(err);
+      this.log.error({ adapter: adapter.name, code: e.code, err: e.message }, 'adapter failed to start');
+      if (adapter.kind === 'host') this.updateHost(adapter.deviceId, { lastError: e.message });
+      else this.updateUps(adapter.deviceId, { status: 'comm_lost' });
+    }
+  }
+
+  private contextFor(adapter: Adapter): AdapterContext {
+    const { kind, deviceId } = adapter;
+    return {
+      clock: this.clock,
+      log: this.log.child({ adapter: adapter.name }),
+      update: (patch) => {
+        if (kind === 'ups') this.updateUps(deviceId, patch as Partial<UpsState>);
+        else this.updateHost(deviceId, patch as Partial<HostState>);
+      },
+      sensors: (readings) => {
+        if (kind !== 'host') throw new BlackstartError('INTERNAL', `${adapter.name}: sensors belong to hosts`);
+        this.setSensors(deviceId, readings);
+      },
+      emit: (event) => this.emitEvent({ ...event, [kind]: deviceId }),
+    };
+  }
+
+  private deriveUpsEvents(rec: UpsRecord, prev: UpsState, next: UpsState, outageS: number | null): void {
+    const ups = rec.info.id;
+    if (next.status === 'comm_lost') {
+      if (prev.status !== 'comm_lost') this.emitEvent({ type: 'ups_comm_lost', ups, message: `lost contact with UPS ${ups}` });
+      return;
+    }
+    const before = rec.lastKnown;
+    if (prev.status === 'comm_lost' && before !== null) {
+      this.emitEvent({ type: 'ups_comm_restored', ups, message: `contact with UPS ${ups} restored` });
+    }
+    rec.lastKnown = next.status;
+    const wasOnBattery = before !== null && isOnBattery(before);
+    if (!wasOnBattery && isOnBattery(next.status)) {
+      this.emitEvent({ type: 'power_lost', ups, message: `UPS ${ups} is on battery`, detail: { charge_pct: next.chargePct, runtime_s: next.runtimeS } });
+    }
+    if (next.status === 'low_battery' && before !== 'low_battery') {
+      this.emitEvent({ type: 'low_battery', ups, message: `UPS ${ups} reports low battery`, detail: { charge_pct: next.chargePct, runtime_s: next.runtimeS } });
+    }
+    if (wasOnBattery && next.status === 'online') {
+      this.emitEvent({ type: 'power_restored', ups, message: `mains power is back on UPS ${ups}`, detail: { on_battery_s: outageS ?? prev.onBatteryS } });
+    }
+  }
+
+  private deriveHostEvents(rec: HostRecord, prev: HostState, next: HostState): void {
+    if (prev.phase === next.phase) return;
+    const host = rec.info.id;
+    switch (next.phase) {
+      case 'shutting_down':
+        this.emitEvent({ type: 'host_shutdown_started', host, message: `${host} is shutting down` });
+        break;
+      case 'down':
+        if (prev.phase === 'shutting_down') {
+          this.emitEvent({ type: 'host_shutdown_done', host, message: `${host} is down`, detail: { took_ms: next.since - prev.since } });
+        }
+        break;
+      case 'waking':
+        this.emitEvent({ type: 'host_wake_started', host, message: `${host} is waking` });
+        break;
+      case 'running':
+        if (rec.seen) this.emitEvent({ type: 'host_up', host, message: `${host} is up` });
+        break;
+      case 'unreachable':
+        if (rec.seen) this.emitEvent({ type: 'host_unreachable', host, message: `${host} stopped answering`, detail: { last_error: next.lastError } });
+        break;
+    }
+  }
+
+  private assertNew(kind: DeviceKind, id: string): void {
+    if (this.has(kind, id)) throw new BlackstartError('CONFIG', `${kind} "${id}" is declared twice`);
+  }
+
+  private safeEmit<E extends keyof HubEvents>(event: E, ...args: HubEvents[E]): void {
+    for (const listener of this.listeners(event) as ((...a: HubEvents[E]) => void)[]) {
+      try {
+        listener(...args);
+      } catch (err) {
+        // A broken listener (a face, a flow) must not stop the adapter that reported the change.
+        this.log.error({ event, err: toBlackstartError(err).message }, 'hub listener failed');
+      }
+    }
+  }
+}
+
+function sameExcept<T extends object>(a: T, b: T, ...ignore: (keyof T)[]): boolean {
+  for (const key of Object.keys(a) as (keyof T)[]) {
+    if (ignore.includes(key)) continue;
+    const x = a[key];
+    const y = b[key];
+    if (Array.isArray(x) && Array.isArray(y)) {
+      if (x.length !== y.length || x.some((v, i) => v !== y[i])) return false;
+    } else if (x !== y) return false;
+  }
+  return true;
+}

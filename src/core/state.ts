@@ -1,0 +1,104 @@
+/** Normalized device state: the one shape every adapter feeds and every face reads. */
+
+export const UPS_STATUSES = ['online', 'on_battery', 'low_battery', 'comm_lost', 'shutting_down', 'off'] as const;
+export type UpsStatus = (typeof UPS_STATUSES)[number];
+
+export interface UpsState {
+  status: UpsStatus;
+  /** Raw flags as the source reports them (e.g. NUT `OL CHRG`, apcupsd `ONLINE`), for display and debugging. */
+  flags: string[];
+  chargePct: number | null;
+  runtimeS: number | null;
+  loadPct: number | null;
+  inputV: number | null;
+  batteryV: number | null;
+  /** Seconds on battery in the current outage; 0 on mains. */
+  onBatteryS: number;
+  /** What fed this state, e.g. `simulated`, `nut://127.0.0.1/ups`. */
+  source: string;
+  /** Epoch ms of the last reading. */
+  updated: number;
+}
+
+export const HOST_PHASES = ['running', 'shutting_down', 'down', 'waking', 'unreachable'] as const;
+export type HostPhase = (typeof HOST_PHASES)[number];
+
+export const POWER_STATES = ['on', 'off', 'unknown'] as const;
+export type PowerState = (typeof POWER_STATES)[number];
+
+export interface HostState {
+  reachable: boolean | null;
+  latencyMs: number | null;
+  power: PowerState;
+  phase: HostPhase;
+  /** Epoch ms when `phase` last changed. */
+  since: number;
+  lastError: string | null;
+}
+
+export interface SensorReading {
+  value: number | null;
+  unit: string;
+  status: string;
+}
+export type SensorMap = Record<string, SensorReading>;
+
+export const OUTAGE_PHASES = ['normal', 'on_battery', 'shutting_down', 'down', 'restoring'] as const;
+export type OutagePhase = (typeof OUTAGE_PHASES)[number];
+
+export interface PlanStep {
+  host: string;
+  action: string;
+  wave: number;
+  /** Epoch ms by which the step must be done. */
+  deadline: number | null;
+  state: 'pending' | 'running' | 'done' | 'failed' | 'skipped';
+}
+
+export interface OutageState {
+  phase: OutagePhase;
+  ups: string | null;
+  plan: PlanStep[];
+  started: number | null;
+  deadline: number | null;
+}
+
+export const HOST_ACTIONS = ['wake', 'shutdown', 'power_on', 'power_off', 'power_cycle', 'reset', 'soft_off'] as const;
+export type HostAction = (typeof HOST_ACTIONS)[number];
+
+export type DeviceKind = 'ups' | 'host';
+
+export interface DeviceRef {
+  kind: DeviceKind;
+  id: string;
+}
+
+export const DEVICE_ID = /^[a-z0-9][a-z0-9_-]*$/;
+
+export function initialUpsState(now: number): UpsState {
+  // Before the first reading we know nothing: say so rather than claim "online".
+  return {
+    status: 'comm_lost',
+    flags: [],
+    chargePct: null,
+    runtimeS: null,
+    loadPct: null,
+    inputV: null,
+    batteryV: null,
+    onBatteryS: 0,
+    source: 'none',
+    updated: now,
+  };
+}
+
+export function initialHostState(now: number): HostState {
+  return { reachable: null, latencyMs: null, power: 'unknown', phase: 'unreachable', since: now, lastError: null };
+}
+
+export function initialOutageState(): OutageState {
+  return { phase: 'normal', ups: null, plan: [], started: null, deadline: null };
+}
+
+export function isOnBattery(status: UpsStatus): boolean {
+  return status === 'on_battery' || status === 'low_battery';
+}

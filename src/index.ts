@@ -1,0 +1,20 @@
+/** Public API of the Blackstart core, for the CLI, the Node-RED nodes and the Homebridge plugin. */
+export * from './core/errors';
+export * from './core/state';
+export * from './core/events';
+export * from './core/clock';
+export * from './core/duration';
+export * from './core/secret';
+export type { Adapter, AdapterContext, CommandRequest, StateOf } from './core/adapter';
+export { Hub, type CommandResult, type HubEvents, type HubOptions, type DeviceInfo } from './core/hub';
+export { createLogger, silentLogger, LOG_LEVELS, type Logger, type LogLevel } from './core/logger';
+export { loadConfig, parseConfig, ConfigError, formatIssue, type ConfigIssue, type LoadedConfig } from './config/loader';
+export { configSchema, type Config, type HostConfig, type UpsConfig, type MqttConfig } from './config/schema';
+export { buildHub } from './adapters/registry';
+export { SimulatedUps } from './adapters/ups/simulated';
+export { SimulatedHost } from './adapters/host/simulated';
+export { createTopics, type Topics, type ParsedTopic } from './mqtt/topics';
+export * as payloads from './mqtt/payloads';
+export { MqttBridge, type BridgeOptions } from './mqtt/bridge';
+export { startEmbeddedBroker, type EmbeddedBroker } from './mqtt/broker';
+export { startBlackstart, type Blackstart, type StartOptions } from './app';

@@ -1,0 +1,106 @@
+/**
+ * JSON shapes on the wire (snake_case, ISO times) and the parsing of incoming commands.
+ * The bridge and remote-mode clients use these; nothing else formats MQTT payloads.
+ */
+import { z } from 'zod';
+import { snakeKeys } from '../core/case';
+import { BlackstartError } from '../core/errors';
+import type { BlackstartEvent } from '../core/events';
+import type { CommandResult } from '../core/hub';
+import type { HostState, OutageState, SensorMap, UpsState } from '../core/state';
+
+const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
+
+export function upsPayload(s: UpsState): Record<string, unknown> {
+  return snakeKeys({ ...s, flags: [...s.flags], updated: iso(s.updated) });
+}
+
+export function hostPayload(s: HostState): Record<string, unknown> {
+  return snakeKeys({ ...s, since: iso(s.since) });
+}
+
+export function sensorsPayload(s: SensorMap): Record<string, unknown> {
+  return structuredClone(s);
+}
+
+export function outagePayload(s: OutageState): Record<string, unknown> {
+  return snakeKeys({
+    ...s,
+    plan: s.plan.map((step) => snakeKeys({ ...step, deadline: iso(step.deadline) })),
+    started: iso(s.started),
+    deadline: iso(s.deadline),
+  });
+}
+
+export function eventPayload(e: BlackstartEvent): Record<string, unknown> {
+  return { ...e, at: iso(e.at) };
+}
+
+export function resultPayload(r: CommandResult): Record<string, unknown> {
+  return { id: r.id, action: r.action, ok: r.ok, ...(r.error ? { error: r.error } : {}), took_ms: r.tookMs };
+}
+
+export function encode(payload: unknown): string {
+  return JSON.stringify(payload);
+}
+
+/** Biggest command payload accepted; commands are a few dozen bytes. */
+export const MAX_COMMAND_BYTES = 4096;
+
+const commandSchema = z.strictObject({
+  action: z.string().min(1).max(64),
+  id: z.union([z.string().max(200), z.number()]).optional(),
+  args: z.record(z.string(), z.unknown()).optional(),
+});
+
+export interface ParsedCommand {
+  action: string;
+  id: string | null;
+  args?: Record<string, unknown>;
+}
+
+/**
+ * Reads a command payload: JSON `{"action": ..., "id"?: ...}` or the plain words `ON` / `OFF`
+ * (wake / shutdown). Throws BAD_REQUEST naming what is wrong; `partial` carries the action and id
+ * when they could be read, so the result can echo them.
+ */
+export function parseCommand(payload: Buffer | string): ParsedCommand {
+  const text = (typeof payload === 'string' ? payload : payload.toString('utf8')).trim();
+  if (Buffer.byteLength(text) > MAX_COMMAND_BYTES) {
+    throw new CommandParseError(`payload is ${Buffer.byteLength(text)} bytes; commands are at most ${MAX_COMMAND_BYTES}`);
+  }
+  const word = text.toUpperCase();
+  if (word === 'ON') return { action: 'wake', id: null };
+  if (word === 'OFF') return { action: 'shutdown', id: null };
+  if (text === '') throw new CommandParseError('empty payload: send {"action": "..."} or ON / OFF');
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    throw new CommandParseError(`payload is not valid JSON (${(err as Error).message}); send {"action": "..."} or ON / OFF`);
+  }
+  const parsed = commandSchema.safeParse(json);
+  if (!parsed.success) {
+    const partial = json && typeof json === 'object' ? (json as Record<string, unknown>) : {};
+    const detail = parsed.error.issues
+      .map((i) => (i.code === 'unrecognized_keys' ? `unknown field${i.keys.length > 1 ? 's' : ''} ${i.keys.map((k) => `"${k}"`).join(', ')}` : `${i.path.join('.') || 'payload'}: ${i.message}`))
+      .join('; ');
+    throw new CommandParseError(`invalid command: ${detail}`, {
+      action: typeof partial.action === 'string' ? partial.action : null,
+      id: typeof partial.id === 'string' || typeof partial.id === 'number' ? String(partial.id) : null,
+    });
+  }
+  const cmd: ParsedCommand = { action: parsed.data.action, id: parsed.data.id === undefined ? null : String(parsed.data.id) };
+  if (parsed.data.args) cmd.args = parsed.data.args;
+  return cmd;
+}
+
+export class CommandParseError extends BlackstartError {
+  constructor(
+    message: string,
+    readonly partial: { action: string | null; id: string | null } = { action: null, id: null },
+  ) {
+    super('BAD_REQUEST', message);
+    this.name = 'CommandParseError';
+  }
+}

@@ -1,0 +1,47 @@
+import { createTopics, isPublishableTopic } from '../../../src/mqtt/topics';
+
+describe('topics', () => {
+  const t = createTopics('blackstart');
+
+  it('builds the contract topics', () => {
+    expect(t.bridgeState).toBe('blackstart/bridge/state');
+    expect(t.ups('main')).toBe('blackstart/ups/main');
+    expect(t.host('nas')).toBe('blackstart/host/nas');
+    expect(t.hostSensors('nas')).toBe('blackstart/host/nas/sensors');
+    expect(t.hostSet('nas')).toBe('blackstart/host/nas/set');
+    expect(t.hostResult('nas')).toBe('blackstart/host/nas/result');
+    expect(t.result({ kind: 'ups', id: 'main' })).toBe('blackstart/ups/main/result');
+    expect(t.outage).toBe('blackstart/outage');
+    expect(t.event).toBe('blackstart/event');
+    expect(t.commandFilters).toEqual(['blackstart/host/+/set', 'blackstart/ups/+/set']);
+  });
+
+  it('parses what it builds, and nothing else', () => {
+    expect(t.parse(t.hostSet('web-1'))).toEqual({ type: 'command', device: { kind: 'host', id: 'web-1' } });
+    expect(t.parse(t.upsSet('main'))).toEqual({ type: 'command', device: { kind: 'ups', id: 'main' } });
+    for (const other of ['blackstart/host/nas', 'blackstart/host/nas/result', 'other/host/nas/set', 'blackstart/vm/x/set', 'blackstart/host/nas/set/extra', 'blackstartx/host/nas/set']) {
+      expect(t.parse(other)).toBeNull();
+    }
+  });
+
+  it('works under a nested base topic', () => {
+    const n = createTopics('site/lab');
+    expect(n.hostSet('nas')).toBe('site/lab/host/nas/set');
+    expect(n.parse('site/lab/host/nas/set')).toEqual({ type: 'command', device: { kind: 'host', id: 'nas' } });
+  });
+
+  it('refuses ids and bases that would break topic structure', () => {
+    expect(() => t.host('a/b')).toThrow(/invalid host id/);
+    expect(() => t.host('+')).toThrow();
+    expect(() => t.ups('#')).toThrow();
+    expect(() => createTopics('a/#')).toThrow(/invalid MQTT base topic/);
+    expect(() => createTopics('/lead')).toThrow();
+  });
+
+  it('only plain topics are acceptable response topics', () => {
+    expect(isPublishableTopic('replies/abc')).toBe(true);
+    expect(isPublishableTopic('replies/+')).toBe(false);
+    expect(isPublishableTopic('#')).toBe(false);
+    expect(isPublishableTopic('')).toBe(false);
+  });
+});
