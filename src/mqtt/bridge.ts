@@ -78,6 +78,8 @@ export class MqttBridge {
       connectTimeout: 10_000,
       reconnectPeriod: opts.reconnectMinMs,
       resubscribe: false,
+      // A refused login (e.g. a password being changed on the broker) is retried with backoff too.
+      reconnectOnConnackError: true,
       queueQoSZero: false,
       will: { topic: topics.bridgeState, payload: Buffer.from('offline'), qos: 1, retain: true },
     };

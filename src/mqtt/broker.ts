@@ -40,12 +40,17 @@ export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions): Promise<
   aedes.on('clientError', (client, err) => opts.log.debug({ client: client.id, err: err.message }, 'broker: client error'));
 
   const server: Server = createServer(aedes.handle);
+  const closeAedes = (): Promise<void> => new Promise<void>((resolve) => aedes.close(() => resolve()));
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) => {
       const why = err.code === 'EADDRINUSE' ? 'the address is in use (another broker? set mqtt.url to use it, or mqtt.embedded.port)' : err.message;
       reject(new BlackstartError('REFUSED', `embedded broker cannot listen on ${opts.host}:${opts.port}: ${why}`, { cause: err }));
     });
     server.listen(opts.port, opts.host, () => resolve());
+  }).catch(async (err: unknown) => {
+    // aedes runs a heartbeat timer from construction; a broker that never listened must not leave it behind.
+    await closeAedes();
+    throw err;
   });
   const port = (server.address() as AddressInfo).port;
   const hostForUrl = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
@@ -55,7 +60,7 @@ export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions): Promise<
     url: `mqtt://${hostForUrl}:${port}`,
     port,
     close: async () => {
-      await new Promise<void>((resolve) => aedes.close(() => resolve()));
+      await closeAedes();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
