@@ -151,3 +151,14 @@ hosts:
     expect(readFileSync(path, 'utf8')).toBe(before);
   });
 });
+
+describe('config: documentation', () => {
+  it('the configuration reference in README.md is a valid config', () => {
+    const readme = readFileSync(join(repoRoot(), 'README.md'), 'utf8');
+    const block = /```yaml\n([\s\S]*?)```/.exec(readme)?.[1];
+    expect(block).toBeDefined();
+    const { config } = parseConfig(block as string);
+    expect(Object.keys(config.hosts)).toEqual(['nas']);
+    expect(config.ups.rack?.simulated?.timeline).toHaveLength(4);
+  });
+});

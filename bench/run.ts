@@ -1,0 +1,39 @@
+/** `npm run bench`: every benchmark, figures side by side. Loopback only. */
+import { cpus } from 'node:os';
+import { measureDemo } from './demo-startup';
+import { measureLatency } from './mqtt-latency';
+
+const ms = (x: number): string => `${x.toFixed(2)} ms`;
+
+async function main(): Promise<void> {
+  console.log(`Blackstart benchmarks — node ${process.version}, ${cpus().length} cores (${cpus()[0]?.model ?? '?'})\n`);
+
+  console.log('1. hub event → MQTT publish → subscriber receives, 200 hosts, QoS 1 retained');
+  const rows = [await measureLatency('aedes'), await measureLatency('mosquitto')];
+  console.log(
+    table(
+      ['broker', 'one at a time p50', 'p99', 'n', 'all 200 at once p50', 'p99', 'n', 'burst done (p50)'],
+      rows.map((r) => [r.broker, ms(r.sequential.p50), ms(r.sequential.p99), String(r.sequential.n), ms(r.burst.p50), ms(r.burst.p99), String(r.burst.n), ms(r.burst.burstMs)]),
+    ),
+  );
+  const [a, m] = rows as [(typeof rows)[0], (typeof rows)[0]];
+  console.log(`   mosquitto / aedes p50 ratio: one at a time ${(m.sequential.p50 / a.sequential.p50).toFixed(2)}×, burst ${(m.burst.p50 / a.burst.p50).toFixed(2)}×\n`);
+
+  console.log('2. demo (examples/demo.yaml): process start → subscriber holds all retained state; RSS 5 s after ready');
+  const d = await measureDemo();
+  console.log(table(['runs', 'time to ready p50', 'max', 'RSS p50'], [[String(d.runs), ms(d.readyMs), ms(d.readyMsMax), `${d.rssMiB.toFixed(1)} MiB`]]));
+}
+
+function table(head: string[], rows: string[][]): string {
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]): string => '   ' + cells.map((c, i) => c.padEnd(widths[i] as number)).join('  ');
+  return [line(head), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  },
+);
