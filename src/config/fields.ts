@@ -9,12 +9,15 @@ import { DEVICE_ID } from '../core/state';
 import { FileRef, SecretRef } from './refs';
 
 export function section<S extends z.ZodRawShape>(shape: S) {
+  return strict(shape).transform((value) => camelKeys(value));
+}
+
+/** An object that refuses unknown keys, one message line per key (the loader splits them). */
+function strict<S extends z.ZodRawShape>(shape: S) {
   const allowed = Object.keys(shape);
-  return z
-    .strictObject(shape, {
-      error: (iss) => (iss.code === 'unrecognized_keys' ? iss.keys.map((k) => unknownKeyMessage(k, allowed)).join('\n') : undefined),
-    })
-    .transform((value) => camelKeys(value));
+  return z.strictObject(shape, {
+    error: (iss) => (iss.code === 'unrecognized_keys' ? iss.keys.map((k) => unknownKeyMessage(k, allowed)).join('\n') : undefined),
+  });
 }
 
 type SecretKeys<N extends string> = N | `${N}_env` | `${N}_file`;
@@ -35,12 +38,7 @@ export function sectionWithSecrets<S extends z.ZodRawShape, const N extends stri
       .optional();
     secretShape[`${name}_file`] = z.string().min(1).optional();
   }
-  const full = { ...shape, ...secretShape };
-  const allowed = Object.keys(full);
-  return z
-    .strictObject(full, {
-      error: (iss) => (iss.code === 'unrecognized_keys' ? iss.keys.map((k) => unknownKeyMessage(k, allowed)).join('\n') : undefined),
-    })
+  return strict({ ...shape, ...secretShape })
     .superRefine((value, ctx) => {
       const v = value as Record<string, unknown>;
       for (const name of secrets) {

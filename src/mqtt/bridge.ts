@@ -212,7 +212,7 @@ export class MqttBridge {
 
   private onMessage(topic: string, payload: Buffer, packet: IPublishPacket): void {
     const parsed = this.topics.parse(topic);
-    if (parsed?.type !== 'command') return;
+    if (!parsed) return;
     if (packet.retain) {
       // A retained command would run again at every restart of this process.
       this.opts.log.warn({ topic }, 'ignored a retained command: publish commands without the retain flag');

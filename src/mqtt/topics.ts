@@ -3,14 +3,13 @@
  */
 import { DEVICE_ID, type DeviceKind, type DeviceRef } from '../core/state';
 
-export type ParsedTopic = { type: 'command'; device: DeviceRef } | { type: 'outage_command' };
+export type ParsedTopic = { type: 'command'; device: DeviceRef };
 
 export interface Topics {
   readonly base: string;
   /** `online` / `offline`, retained; the bridge's last will. */
   readonly bridgeState: string;
   readonly outage: string;
-  readonly outageSet: string;
   readonly event: string;
   ups(id: string): string;
   upsSet(id: string): string;
@@ -39,7 +38,6 @@ export function createTopics(base = 'blackstart'): Topics {
     base,
     bridgeState: `${base}/bridge/state`,
     outage: `${base}/outage`,
-    outageSet: `${base}/outage/set`,
     event: `${base}/event`,
     ups: (id) => dev('ups', id),
     upsSet: (id) => dev('ups', id, 'set'),
@@ -53,7 +51,6 @@ export function createTopics(base = 'blackstart'): Topics {
     parse(topic) {
       if (!topic.startsWith(prefix)) return null;
       const parts = topic.slice(prefix.length).split('/');
-      if (parts.length === 2 && parts[0] === 'outage' && parts[1] === 'set') return { type: 'outage_command' };
       const [kind, id, leaf] = parts;
       if (parts.length === 3 && (kind === 'host' || kind === 'ups') && leaf === 'set' && id !== undefined) {
         return { type: 'command', device: { kind, id } };

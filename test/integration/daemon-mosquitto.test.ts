@@ -77,20 +77,26 @@ describe('blackstart run against a real Mosquitto', () => {
   });
 
   const reader = () => Watcher.connect(mosq.url, { username: READER.username, password: READER.password }, ['blackstart/#']);
+  /** Runs `fn` with a fresh reader that has already seen the daemon's `online`. */
+  const withOnlineReader = async (fn: (w: Watcher) => Promise<void>): Promise<void> => {
+    const w = await reader();
+    try {
+      await w.waitForTopic('blackstart/bridge/state', (m) => m.text === 'online', 10_000);
+      await fn(w);
+    } finally {
+      await w.close();
+    }
+  };
 
   it('the last will flips bridge/state to offline (retained) when the process is killed', async () => {
     const d = startDaemon(mosq, HUB.password);
     daemons.push(d);
-    const w = await reader();
-    try {
-      await w.waitForTopic('blackstart/bridge/state', (m) => m.text === 'online', 10_000);
+    await withOnlineReader(async (w) => {
       d.proc.kill('SIGKILL');
       await d.exited;
       // Mosquitto sends the will once it sees the socket close.
       await w.waitForTopic('blackstart/bridge/state', (m) => m.text === 'offline', 10_000);
-    } finally {
-      await w.close();
-    }
+    });
     const late = await reader();
     try {
       const retained = await late.waitForTopic('blackstart/bridge/state');
@@ -133,16 +139,12 @@ describe('blackstart run against a real Mosquitto', () => {
   it('SIGTERM publishes offline and exits 0', async () => {
     const d = startDaemon(mosq, HUB.password);
     daemons.push(d);
-    const w = await reader();
-    try {
-      await w.waitForTopic('blackstart/bridge/state', (m) => m.text === 'online', 10_000);
+    await withOnlineReader(async (w) => {
       w.clear();
       d.proc.kill('SIGTERM');
       expect(await d.exited).toBe(0);
       await w.waitForTopic('blackstart/bridge/state', (m) => m.text === 'offline', 5000);
-    } finally {
-      await w.close();
-    }
+    });
   });
 
   it('with a wrong password it keeps running, says why, retries, and never prints a password', async () => {
@@ -159,14 +161,10 @@ describe('blackstart run against a real Mosquitto', () => {
   it('never prints the broker password in its logs', async () => {
     const d = startDaemon(mosq, HUB.password);
     daemons.push(d);
-    const w = await reader();
-    try {
-      await w.waitForTopic('blackstart/bridge/state', (m) => m.text === 'online', 10_000);
+    await withOnlineReader(async (w) => {
       await w.publish('blackstart/host/nas/set', '{"action":"shutdown"}');
       await w.waitForTopic('blackstart/host/nas/result', () => true, 5000);
-    } finally {
-      await w.close();
-    }
+    });
     expect(d.output()).toMatch(/MQTT connected/);
     expect(d.output()).not.toContain(HUB.password);
   });
