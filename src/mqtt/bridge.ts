@@ -44,7 +44,6 @@ export class MqttBridge {
   readonly topics: Topics;
   private client: MqttClient | undefined;
   private readonly queuedEvents: BlackstartEvent[] = [];
-  private backoffMs: number;
   private connections = 0;
   private firstConnect: Promise<void>;
   private resolveFirst!: () => void;
@@ -63,7 +62,6 @@ export class MqttBridge {
     private readonly opts: BridgeOptions,
   ) {
     this.topics = createTopics(opts.baseTopic);
-    this.backoffMs = opts.reconnectMinMs;
     this.firstConnect = new Promise((resolve) => (this.resolveFirst = resolve));
   }
 
@@ -100,10 +98,11 @@ export class MqttBridge {
       if (this.status === 'stopped') return;
       if (this.status === 'connected') opts.log.warn({ url: opts.url }, 'MQTT connection lost; reconnecting');
       this.status = 'reconnecting';
-      // Exponential backoff: mqtt.js reads reconnectPeriod when it schedules the next attempt.
-      client.options.reconnectPeriod = this.backoffMs;
-      opts.log.debug({ retryInMs: this.backoffMs }, 'MQTT reconnect scheduled');
-      this.backoffMs = Math.min(this.backoffMs * 2, opts.reconnectMaxMs);
+      // mqtt.js has already scheduled this retry (its own close listener runs first) with the current
+      // reconnectPeriod; doubling it now sets the delay of the attempt after that.
+      const period = client.options.reconnectPeriod ?? opts.reconnectMinMs;
+      opts.log.debug({ retryInMs: period }, 'MQTT reconnect scheduled');
+      client.options.reconnectPeriod = Math.min(period * 2, opts.reconnectMaxMs);
     });
 
     this.hub.on('ups', this.onHub.ups);
@@ -145,7 +144,7 @@ export class MqttBridge {
     this.connections++;
     this.status = 'connected';
     this.lastError = null;
-    this.backoffMs = this.opts.reconnectMinMs;
+    if (this.client) this.client.options.reconnectPeriod = this.opts.reconnectMinMs;
     log.info({ url, reconnect: this.connections > 1 }, 'MQTT connected');
     const client = this.client;
     if (!client) return;
