@@ -36,11 +36,15 @@ async function once(): Promise<{ readyMs: number; rssMiB: number }> {
       if (performance.now() > deadline) throw new Error('the demo did not publish its state within 30 s');
       try {
         const c = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, { reconnectPeriod: 0, connectTimeout: 1000 });
-        await new Promise<void>((resolve) => {
+        await new Promise<void>((resolve, reject) => {
+          const timer = setTimeout(() => reject(new Error(`no state from the demo; still missing ${[...expected].join(', ')}`)), 30_000);
           c.on('message', (topic, payload) => {
             // Retained (already there) or live (published after we subscribed): either way the state is out.
             if (topic !== 'blackstart/bridge/state' || payload.toString() === 'online') expected.delete(topic);
-            if (expected.size === 0) resolve();
+            if (expected.size === 0) {
+              clearTimeout(timer);
+              resolve();
+            }
           });
           void c.subscribeAsync('blackstart/#');
         });

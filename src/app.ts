@@ -29,24 +29,23 @@ export interface StartOptions {
 export async function startBlackstart(config: Config, opts: StartOptions): Promise<Blackstart> {
   const { log } = opts;
   const m = config.mqtt;
+  // The bridge logs in with the external broker's account, or with the one the embedded broker checks.
+  const account = m.url ? m : m.embedded;
+  const username = account.username;
+  const password = account.password?.secret;
   let broker: EmbeddedBroker | undefined;
   let url: string;
-  let username = m.username;
-  let password = m.password?.secret;
   if (m.url) {
     url = m.url;
   } else {
-    const e = m.embedded;
     broker = await startEmbeddedBroker({
-      host: e.host,
-      port: e.port,
+      host: m.embedded.host,
+      port: m.embedded.port,
       log: log.child({ part: 'broker' }),
-      ...(e.username !== undefined ? { username: e.username } : {}),
-      ...(e.password ? { password: e.password.secret } : {}),
+      ...(username !== undefined ? { username } : {}),
+      ...(password ? { password } : {}),
     });
-    url = `mqtt://${connectHost(e.host)}:${broker.port}`;
-    username = e.username;
-    password = e.password?.secret;
+    url = `mqtt://${connectHost(m.embedded.host)}:${broker.port}`;
   }
 
   const hub = buildHub(config, { log: log.child({ part: 'hub' }), ...(opts.clock ? { clock: opts.clock } : {}) });

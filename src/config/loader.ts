@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { accessSync, constants, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { LineCounter, parseDocument, isMap, isPair, isScalar, type Document, type Node } from 'yaml';
 import type { z } from 'zod';
@@ -124,7 +124,7 @@ function resolveRefs(value: unknown, path: (string | number)[], ctx: RefContext)
   if (value instanceof FileRef) {
     const abs = resolve(ctx.baseDir, value.written);
     try {
-      readFileSync(abs);
+      accessSync(abs, constants.R_OK);
       value.resolve(abs);
     } catch (err) {
       ctx.fail(path, `cannot read ${abs}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);

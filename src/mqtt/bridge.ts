@@ -144,10 +144,10 @@ export class MqttBridge {
     this.connections++;
     this.status = 'connected';
     this.lastError = null;
-    if (this.client) this.client.options.reconnectPeriod = this.opts.reconnectMinMs;
-    log.info({ url, reconnect: this.connections > 1 }, 'MQTT connected');
     const client = this.client;
     if (!client) return;
+    client.options.reconnectPeriod = this.opts.reconnectMinMs;
+    log.info({ url, reconnect: this.connections > 1 }, 'MQTT connected');
     client.subscribe([...this.topics.commandFilters], { qos: 1 }, (err) => {
       if (err) log.error({ err: err.message }, 'MQTT subscribe failed: commands will not be received');
     });

@@ -20,7 +20,8 @@ export function hostPayload(s: HostState): Record<string, unknown> {
 }
 
 export function sensorsPayload(s: SensorMap): Record<string, unknown> {
-  return structuredClone(s);
+  // Already snake-free ({value, unit, status}) and already a copy from the hub.
+  return s;
 }
 
 export function outagePayload(s: OutageState): Record<string, unknown> {

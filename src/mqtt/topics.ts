@@ -12,13 +12,11 @@ export interface Topics {
   readonly outage: string;
   readonly event: string;
   ups(id: string): string;
-  upsSet(id: string): string;
-  upsResult(id: string): string;
   host(id: string): string;
   hostSensors(id: string): string;
-  hostSet(id: string): string;
-  hostResult(id: string): string;
-  /** Where a device's command result goes when the requester gave no response topic. */
+  /** Where a device takes commands. */
+  set(device: DeviceRef): string;
+  /** Where a device's command results go (also when the requester gave a response topic). */
   result(device: DeviceRef): string;
   /** Filters the bridge subscribes to for commands. */
   readonly commandFilters: readonly string[];
@@ -40,12 +38,9 @@ export function createTopics(base = 'blackstart'): Topics {
     outage: `${base}/outage`,
     event: `${base}/event`,
     ups: (id) => dev('ups', id),
-    upsSet: (id) => dev('ups', id, 'set'),
-    upsResult: (id) => dev('ups', id, 'result'),
     host: (id) => dev('host', id),
     hostSensors: (id) => dev('host', id, 'sensors'),
-    hostSet: (id) => dev('host', id, 'set'),
-    hostResult: (id) => dev('host', id, 'result'),
+    set: (device) => dev(device.kind, device.id, 'set'),
     result: (device) => dev(device.kind, device.id, 'result'),
     commandFilters: [`${base}/host/+/set`, `${base}/ups/+/set`],
     parse(topic) {

@@ -8,8 +8,8 @@ describe('topics', () => {
     expect(t.ups('main')).toBe('blackstart/ups/main');
     expect(t.host('nas')).toBe('blackstart/host/nas');
     expect(t.hostSensors('nas')).toBe('blackstart/host/nas/sensors');
-    expect(t.hostSet('nas')).toBe('blackstart/host/nas/set');
-    expect(t.hostResult('nas')).toBe('blackstart/host/nas/result');
+    expect(t.set({ kind: 'host', id: 'nas' })).toBe('blackstart/host/nas/set');
+    expect(t.result({ kind: 'host', id: 'nas' })).toBe('blackstart/host/nas/result');
     expect(t.result({ kind: 'ups', id: 'main' })).toBe('blackstart/ups/main/result');
     expect(t.outage).toBe('blackstart/outage');
     expect(t.event).toBe('blackstart/event');
@@ -17,8 +17,8 @@ describe('topics', () => {
   });
 
   it('parses what it builds, and nothing else', () => {
-    expect(t.parse(t.hostSet('web-1'))).toEqual({ type: 'command', device: { kind: 'host', id: 'web-1' } });
-    expect(t.parse(t.upsSet('main'))).toEqual({ type: 'command', device: { kind: 'ups', id: 'main' } });
+    expect(t.parse(t.set({ kind: 'host', id: 'web-1' }))).toEqual({ type: 'command', device: { kind: 'host', id: 'web-1' } });
+    expect(t.parse(t.set({ kind: 'ups', id: 'main' }))).toEqual({ type: 'command', device: { kind: 'ups', id: 'main' } });
     for (const other of ['blackstart/host/nas', 'blackstart/host/nas/result', 'other/host/nas/set', 'blackstart/vm/x/set', 'blackstart/host/nas/set/extra', 'blackstartx/host/nas/set']) {
       expect(t.parse(other)).toBeNull();
     }
@@ -26,7 +26,7 @@ describe('topics', () => {
 
   it('works under a nested base topic', () => {
     const n = createTopics('site/lab');
-    expect(n.hostSet('nas')).toBe('site/lab/host/nas/set');
+    expect(n.set({ kind: 'host', id: 'nas' })).toBe('site/lab/host/nas/set');
     expect(n.parse('site/lab/host/nas/set')).toEqual({ type: 'command', device: { kind: 'host', id: 'nas' } });
   });
 
