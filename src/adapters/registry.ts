@@ -4,15 +4,31 @@
  */
 import type { Adapter } from '../core/adapter';
 import type { Clock } from '../core/clock';
+import { systemClock } from '../core/clock';
 import { Hub } from '../core/hub';
-import type { Logger } from '../core/logger';
+import { silentLogger, type Logger } from '../core/logger';
 import type { Config, HostConfig, UpsConfig } from '../config/schema';
 import { SimulatedHost } from './host/simulated';
+import { createApcSmartSource } from './ups/apc-smart';
+import { createApcupsdSource } from './ups/apcupsd';
+import { createNutSource } from './ups/nut';
+import { PolledUps } from './ups/polled';
 import { SimulatedUps } from './ups/simulated';
+import type { SourceDeps, UpsSource } from './ups/source';
 
-export function upsAdapters(id: string, cfg: UpsConfig): Adapter[] {
+/** A UPS's protocol client from its config section, with the polling settings it carries. */
+export function upsSource(cfg: UpsConfig, deps: SourceDeps): { source: UpsSource; impl: string; settings: NonNullable<UpsConfig['nut'] | UpsConfig['apcupsd'] | UpsConfig['apcSmart']>; commands: readonly string[] } | undefined {
+  if (cfg.nut) return { source: createNutSource(cfg.nut, deps), impl: 'nut', settings: cfg.nut, commands: cfg.nut.commands };
+  if (cfg.apcupsd) return { source: createApcupsdSource(cfg.apcupsd, deps), impl: 'apcupsd', settings: cfg.apcupsd, commands: [] };
+  if (cfg.apcSmart) return { source: createApcSmartSource(cfg.apcSmart, deps), impl: 'apc_smart', settings: cfg.apcSmart, commands: cfg.apcSmart.commands };
+  return undefined;
+}
+
+export function upsAdapters(id: string, cfg: UpsConfig, deps: SourceDeps): Adapter[] {
   const out: Adapter[] = [];
   if (cfg.simulated) out.push(new SimulatedUps(id, cfg.simulated));
+  const polled = upsSource(cfg, deps);
+  if (polled) out.push(new PolledUps(id, polled.source, { ...polled.settings, commands: polled.commands, impl: polled.impl }));
   return out;
 }
 
@@ -25,9 +41,10 @@ export function hostAdapters(id: string, cfg: HostConfig): Adapter[] {
 /** A hub holding every UPS and host of the config, with their adapters attached (not yet started). */
 export function buildHub(config: Config, deps: { clock?: Clock; log?: Logger } = {}): Hub {
   const hub = new Hub(deps);
+  const sourceDeps: SourceDeps = { clock: deps.clock ?? systemClock, log: deps.log ?? silentLogger() };
   for (const [id, cfg] of Object.entries(config.ups)) {
     hub.addUps(id, cfg.name ?? id);
-    upsAdapters(id, cfg).forEach((a) => hub.attach(a));
+    upsAdapters(id, cfg, { ...sourceDeps, log: sourceDeps.log.child({ ups: id }) }).forEach((a) => hub.attach(a));
   }
   for (const [id, cfg] of Object.entries(config.hosts)) {
     hub.addHost(id, cfg.name ?? id);

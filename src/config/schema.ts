@@ -4,6 +4,9 @@
  */
 import { z } from 'zod';
 import { simulatedHostSchema } from '../adapters/host/simulated/config';
+import { apcSmartSchema } from '../adapters/ups/apc-smart/config';
+import { apcupsdSchema } from '../adapters/ups/apcupsd/config';
+import { nutSchema } from '../adapters/ups/nut/config';
 import { simulatedUpsSchema } from '../adapters/ups/simulated/config';
 import { LOG_LEVELS } from '../core/logger';
 import { deviceMap, duration, filePath, port, section, sectionWithSecrets } from './fields';
@@ -61,7 +64,7 @@ export const mqttSchema = sectionWithSecrets(
   }
 });
 
-const upsSources = { simulated: simulatedUpsSchema } as const;
+const upsSources = { nut: nutSchema, apcupsd: apcupsdSchema, apc_smart: apcSmartSchema, simulated: simulatedUpsSchema } as const;
 const SOURCE_KEYS = Object.keys(upsSources);
 
 export const upsSchema = section({

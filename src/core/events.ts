@@ -4,6 +4,8 @@ export const EVENT_TYPES = [
   'power_lost',
   'power_restored',
   'low_battery',
+  /** On battery for less than on_battery_delay: reported, not treated as an outage. */
+  'power_blip',
   'ups_comm_lost',
   'ups_comm_restored',
   'host_shutdown_started',
