@@ -186,7 +186,7 @@ export class Hub extends EventEmitter<HubEvents> {
 
     if (isOnBattery(next.status) || (next.status !== 'online' && rec.onBatterySince !== null)) {
       if (rec.onBatterySince === null) rec.onBatterySince = now - (patch.onBatteryS ?? 0) * 1000;
-      if (next.status !== 'comm_lost') next.onBatteryS = patch.onBatteryS ?? Math.floor((now - rec.onBatterySince) / 1000);
+      if (next.status !== 'comm_lost') next.onBatteryS = Math.floor(patch.onBatteryS ?? (now - rec.onBatterySince) / 1000);
     } else if (next.status === 'online') {
       if (rec.onBatterySince !== null) outageS = Math.floor((now - rec.onBatterySince) / 1000);
       rec.onBatterySince = null;

@@ -185,7 +185,8 @@ export class PolledUps implements Adapter<'ups'> {
     if (!this.confirmed && (reading.status === 'low_battery' || elapsed >= this.opts.onBatteryDelay)) this.confirmed = true;
     if (this.confirmed) {
       this.cancelBlipTimer();
-      this.publish(reading, reading.status, Math.floor(elapsed / 1000));
+      // Unrounded, so the hub dates the outage from its true start.
+      this.publish(reading, reading.status, elapsed / 1000);
       return;
     }
     // Not yet an outage: say so in the flags, keep status online, decide when the delay is up.
