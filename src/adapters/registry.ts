@@ -14,10 +14,19 @@ import { createApcupsdSource } from './ups/apcupsd';
 import { createNutSource } from './ups/nut';
 import { PolledUps } from './ups/polled';
 import { SimulatedUps } from './ups/simulated';
+import type { PollingSettings } from './ups/polling-config';
 import type { SourceDeps, UpsSource } from './ups/source';
 
+export interface BuiltSource {
+  source: UpsSource;
+  /** Adapter name suffix: `nut`, `apcupsd`, `apc_smart`. */
+  impl: string;
+  settings: PollingSettings;
+  commands: readonly string[];
+}
+
 /** A UPS's protocol client from its config section, with the polling settings it carries. */
-export function upsSource(cfg: UpsConfig, deps: SourceDeps): { source: UpsSource; impl: string; settings: NonNullable<UpsConfig['nut'] | UpsConfig['apcupsd'] | UpsConfig['apcSmart']>; commands: readonly string[] } | undefined {
+export function upsSource(cfg: UpsConfig, deps: SourceDeps): BuiltSource | undefined {
   if (cfg.nut) return { source: createNutSource(cfg.nut, deps), impl: 'nut', settings: cfg.nut, commands: cfg.nut.commands };
   if (cfg.apcupsd) return { source: createApcupsdSource(cfg.apcupsd, deps), impl: 'apcupsd', settings: cfg.apcupsd, commands: [] };
   if (cfg.apcSmart) return { source: createApcSmartSource(cfg.apcSmart, deps), impl: 'apc_smart', settings: cfg.apcSmart, commands: cfg.apcSmart.commands };

@@ -3,6 +3,7 @@ import { Command, Option } from 'commander';
 import { LOG_LEVELS } from '../core/logger';
 import { checkCommand } from './check';
 import { runCommand } from './run';
+import { upsStatusCommand, type UpsStatusOptions } from './ups';
 import { version } from './version';
 
 export function buildProgram(): Command {
@@ -26,6 +27,21 @@ export function buildProgram(): Command {
     .requiredOption('-c, --config <file>', 'YAML config file')
     .action((o: { config: string }) => {
       process.exitCode = checkCommand(o.config);
+    });
+
+  const ups = program.command('ups').description('read a UPS directly, without a config file');
+  ups
+    .command('status')
+    .description('print the normalized state of one UPS (as published on MQTT); --watch follows changes')
+    .argument('<url>', 'nut://[user@]host[:port]/<ups>, apcupsd://host[:port] or apcsmart:///dev/ttyX')
+    .option('--json', 'print the state as JSON (one object per line with --watch)')
+    .option('--watch', 'keep polling and print every change until interrupted')
+    .option('--password-env <var>', 'NUT password from this environment variable')
+    .option('--password-file <file>', 'NUT password from this file')
+    .option('--interval <duration>', 'poll interval for --watch (default 1s, at least 250ms)')
+    .option('--timeout <duration>', 'longest wait for one answer (default 3s)')
+    .action(async (url: string, o: UpsStatusOptions) => {
+      process.exitCode = await upsStatusCommand(url, { ...o, ...program.opts<{ logLevel?: string }>() });
     });
 
   return program;
