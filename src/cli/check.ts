@@ -1,3 +1,4 @@
+import { snakeCase } from '../core/case';
 import { formatDuration } from '../core/duration';
 import { ConfigError, formatIssue, loadConfig } from '../config/loader';
 
@@ -13,7 +14,7 @@ export function checkCommand(file: string): number {
         : `  MQTT: embedded broker on ${m.embedded.host}:${m.embedded.port}, base topic "${m.baseTopic}"`,
     );
     const ups = Object.entries(config.ups);
-    out.push(`  UPS (${ups.length}): ${ups.map(([id, u]) => `${id} [${Object.keys(u).filter((k) => k !== 'name' && u[k as keyof typeof u] !== undefined).join(', ')}]`).join(', ') || 'none'}`);
+    out.push(`  UPS (${ups.length}): ${ups.map(([id, u]) => `${id} [${Object.keys(u).filter((k) => k !== 'name' && u[k as keyof typeof u] !== undefined).map(snakeCase).join(', ')}]`).join(', ') || 'none'}`);
     const hosts = Object.entries(config.hosts);
     out.push(
       `  hosts (${hosts.length}): ${

@@ -8,6 +8,7 @@ import { apcSmartSchema } from '../adapters/ups/apc-smart/config';
 import { apcupsdSchema } from '../adapters/ups/apcupsd/config';
 import { nutSchema } from '../adapters/ups/nut/config';
 import { simulatedUpsSchema } from '../adapters/ups/simulated/config';
+import { camelCase } from '../core/case';
 import { LOG_LEVELS } from '../core/logger';
 import { deviceMap, duration, filePath, port, section, sectionWithSecrets } from './fields';
 
@@ -71,7 +72,8 @@ export const upsSchema = section({
   name: z.string().min(1).optional(),
   ...mapOptional(upsSources),
 }).superRefine((u, ctx) => {
-  const given = SOURCE_KEYS.filter((k) => (u as Record<string, unknown>)[k] !== undefined);
+  // The section has camelCased its keys by now (apc_smart → apcSmart).
+  const given = SOURCE_KEYS.filter((k) => (u as Record<string, unknown>)[camelCase(k)] !== undefined);
   if (given.length !== 1) {
     ctx.addIssue({
       code: 'custom',
