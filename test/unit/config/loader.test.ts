@@ -157,8 +157,9 @@ describe('config: documentation', () => {
     const readme = readFileSync(join(repoRoot(), 'README.md'), 'utf8');
     const block = /```yaml\n([\s\S]*?)```/.exec(readme)?.[1];
     expect(block).toBeDefined();
-    const { config } = parseConfig(block as string);
+    const { config } = parseConfig(block as string, { env: { NUT_PASSWORD: 'x' } });
     expect(Object.keys(config.hosts)).toEqual(['nas']);
+    expect(Object.keys(config.ups)).toEqual(['server_room', 'office', 'closet', 'rack']);
     expect(config.ups.rack?.simulated?.timeline).toHaveLength(4);
   });
 });
