@@ -19,7 +19,7 @@ import type { SourceDeps, UpsSource } from './ups/source';
 
 export interface BuiltSource {
   source: UpsSource;
-  /** Adapter name suffix: `nut`, `apcupsd`, `apc_smart`. */
+  /** Adapter name suffix: `nut`, `apcupsd`, `apc-smart`. */
   impl: string;
   settings: PollingSettings;
   commands: readonly string[];
@@ -29,7 +29,7 @@ export interface BuiltSource {
 export function upsSource(cfg: UpsConfig, deps: SourceDeps): BuiltSource | undefined {
   if (cfg.nut) return { source: createNutSource(cfg.nut, deps), impl: 'nut', settings: cfg.nut, commands: cfg.nut.commands };
   if (cfg.apcupsd) return { source: createApcupsdSource(cfg.apcupsd, deps), impl: 'apcupsd', settings: cfg.apcupsd, commands: [] };
-  if (cfg.apcSmart) return { source: createApcSmartSource(cfg.apcSmart, deps), impl: 'apc_smart', settings: cfg.apcSmart, commands: cfg.apcSmart.commands };
+  if (cfg.apcSmart) return { source: createApcSmartSource(cfg.apcSmart, deps), impl: 'apc-smart', settings: cfg.apcSmart, commands: cfg.apcSmart.commands };
   return undefined;
 }
 

@@ -3,42 +3,12 @@
  * gets for free (debounce, dead time, backoff, pushes, the command allow-list).
  */
 import { PolledUps } from '../../../src/adapters/ups/polled';
-import type { UpsPush, UpsReading, UpsSource } from '../../../src/adapters/ups/source';
+import type { UpsReading } from '../../../src/adapters/ups/source';
 import { FakeClock } from '../../../src/core/clock';
 import { BlackstartError } from '../../../src/core/errors';
 import type { BlackstartEvent } from '../../../src/core/events';
 import { Hub } from '../../../src/core/hub';
-
-const ONLINE: UpsReading = { status: 'online', flags: ['OL'], chargePct: 100, runtimeS: 1800, loadPct: 20, inputV: 230, batteryV: 27.3 };
-const ON_BATTERY: UpsReading = { ...ONLINE, status: 'on_battery', flags: ['OB'], chargePct: 90, inputV: 0 };
-const LOW: UpsReading = { ...ON_BATTERY, status: 'low_battery', flags: ['OB', 'LB'], chargePct: 10 };
-
-/** A source whose next answer the test sets; it records what it was asked. */
-class ScriptedSource implements UpsSource {
-  readonly label = 'test://scripted';
-  answer: UpsReading | BlackstartError = ONLINE;
-  reads: number[] = [];
-  ran: string[] = [];
-  closes = 0;
-  push: ((p: UpsPush) => void) | undefined;
-  constructor(private readonly clock: FakeClock) {}
-  read(): Promise<UpsReading> {
-    this.reads.push(this.clock.now());
-    const a = this.answer;
-    return a instanceof BlackstartError ? Promise.reject(a) : Promise.resolve({ ...a, flags: [...a.flags] });
-  }
-  run(command: string): Promise<void> {
-    this.ran.push(command);
-    return Promise.resolve();
-  }
-  onPush(listener: (p: UpsPush) => void): void {
-    this.push = listener;
-  }
-  close(): Promise<void> {
-    this.closes++;
-    return Promise.resolve();
-  }
-}
+import { LOW, ONLINE, ON_BATTERY, ScriptedSource } from '../../helpers/scripted-ups-source';
 
 const settings = { pollInterval: 1000, timeout: 500, deadTime: 5000, onBatteryDelay: 0, reconnectMax: 8000, commands: [] as string[], impl: 'test' };
 
