@@ -3,7 +3,7 @@ import { Command, Option } from 'commander';
 import { LOG_LEVELS } from '../core/logger';
 import { checkCommand } from './check';
 import { runCommand } from './run';
-import { upsStatusCommand, type UpsStatusOptions } from './ups';
+import { upsListCommand, upsStatusCommand, type UpsStatusOptions } from './ups';
 import { version } from './version';
 
 export function buildProgram(): Command {
@@ -38,10 +38,21 @@ export function buildProgram(): Command {
     .option('--watch', 'keep polling and print every change until interrupted')
     .option('--password-env <var>', 'NUT password from this environment variable')
     .option('--password-file <file>', 'NUT password from this file')
+    .option('--login', 'NUT: log in as a secondary (checks the password; upsd counts the login)')
     .option('--interval <duration>', 'poll interval for --watch (default 1s, at least 250ms)')
     .option('--timeout <duration>', 'longest wait for one answer (default 3s)')
     .action(async (url: string, o: UpsStatusOptions) => {
       process.exitCode = await upsStatusCommand(url, { ...o, ...program.opts<{ logLevel?: string }>() });
+    });
+
+  ups
+    .command('list')
+    .description('list the UPS names a NUT server serves (like upsc -l)')
+    .argument('<url>', 'nut://host[:port]')
+    .option('--json', 'print a JSON array of {name, description}')
+    .option('--timeout <duration>', 'longest wait for one answer (default 3s)')
+    .action(async (url: string, o: { json?: boolean; timeout?: string }) => {
+      process.exitCode = await upsListCommand(url, o);
     });
 
   return program;

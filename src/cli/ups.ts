@@ -4,10 +4,11 @@
  */
 import { upsSource } from '../adapters/registry';
 import { PolledUps } from '../adapters/ups/polled';
-import { parseUpsUrl } from '../adapters/ups/url';
+import { listUps } from '../adapters/ups/nut';
+import { parseNutServerUrl, parseUpsUrl } from '../adapters/ups/url';
 import { ConfigError, parseConfig } from '../config/loader';
 import { systemClock } from '../core/clock';
-import { formatDuration } from '../core/duration';
+import { formatDuration, parseDuration } from '../core/duration';
 import { BlackstartError, exitCodeFor, toBlackstartError } from '../core/errors';
 import { Hub } from '../core/hub';
 import { createLogger, type LogLevel } from '../core/logger';
@@ -19,6 +20,7 @@ export interface UpsStatusOptions {
   watch?: boolean;
   passwordEnv?: string;
   passwordFile?: string;
+  login?: boolean;
   interval?: string;
   timeout?: string;
   logLevel?: string;
@@ -77,6 +79,10 @@ function buildFromUrl(url: string, o: UpsStatusOptions) {
     if (o.passwordEnv) body.password_env = o.passwordEnv;
     if (o.passwordFile) body.password_file = o.passwordFile;
   }
+  if (o.login) {
+    if (kind !== 'nut') throw new BlackstartError('BAD_REQUEST', `--login is for NUT servers, not ${kind}`);
+    body.role = 'secondary';
+  }
   if (o.interval) body.poll_interval = o.interval;
   if (o.timeout) body.timeout = o.timeout;
   // The same schema and secret handling as a config file (JSON is YAML).
@@ -103,4 +109,24 @@ function formatState(s: UpsState, oneLine: boolean): string {
     `on battery  ${s.onBatteryS} s`,
     '',
   ].join('\n');
+}
+
+/** `blackstart ups list nut://host[:port]`: the UPS names a upsd serves, as `upsc -l` prints them. */
+export async function upsListCommand(url: string, o: { json?: boolean; timeout?: string }, out = process.stdout): Promise<number> {
+  try {
+    const server = parseNutServerUrl(url);
+    const timeoutMs = o.timeout ? parseDurationOrThrow(o.timeout) : 3000;
+    const list = await listUps({ ...server, timeoutMs });
+    out.write(o.json ? `${JSON.stringify(list)}\n` : list.map((u) => `${u.name}\t${u.description}\n`).join(''));
+    return 0;
+  } catch (err) {
+    process.stderr.write(`blackstart: ${toBlackstartError(err).message}\n`);
+    return exitCodeFor(err);
+  }
+}
+
+function parseDurationOrThrow(text: string): number {
+  const d = parseDuration(text);
+  if ('error' in d) throw new BlackstartError('BAD_REQUEST', `--timeout: ${d.error}`);
+  return d.ms;
 }

@@ -9,6 +9,14 @@ export type UpsUrlSection = { nut: Record<string, unknown> } | { apcupsd: Record
 
 const EXAMPLES = 'nut://[user@]host[:port]/<ups>, apcupsd://host[:port] or apcsmart:///dev/ttyX';
 
+/** `nut://host[:port]` naming a server rather than one UPS on it (for listing). */
+export function parseNutServerUrl(text: string): { host: string; port?: number } {
+  const section = parseUpsUrl(text.replace(/\/*$/, '') + '/-');
+  if (!('nut' in section)) throw new BlackstartError('BAD_REQUEST', `"${text}" is not a NUT server URL (expected nut://host[:port])`);
+  const { host, port } = section.nut as { host: string; port?: number };
+  return { host, ...(port ? { port } : {}) };
+}
+
 export function parseUpsUrl(text: string): UpsUrlSection {
   let url: URL;
   try {
