@@ -2,6 +2,7 @@
 import { cpus } from 'node:os';
 import { measureDemo } from './demo-startup';
 import { measureLatency } from './mqtt-latency';
+import { measureUpsSources } from './ups-latency';
 
 const ms = (x: number): string => `${x.toFixed(2)} ms`;
 
@@ -22,6 +23,13 @@ async function main(): Promise<void> {
   console.log('2. demo (examples/demo.yaml): process start → subscriber holds all retained state; RSS 5 s after ready');
   const d = await measureDemo();
   console.log(table(['runs', 'time to ready p50', 'max', 'RSS p50'], [[String(d.runs), ms(d.readyMs), ms(d.readyMsMax), `${d.rssMiB.toFixed(1)} MiB`]]));
+
+  console.log('\n3. UPS change at the source → subscriber receives blackstart/ups/<id> (on_battery_delay 0), real peers on loopback');
+  const u = await measureUpsSources(6);
+  console.log(table(['source', 'reader', 'n', 'p50', 'max'], u.map((r) => [r.source, r.how, String(r.n), ms(r.p50), ms(r.max)])));
+  const base = u.find((r) => r.how.startsWith('upsc'));
+  const fast = u.find((r) => r.how.includes('poll 1s') && r.source.startsWith('NUT'));
+  if (base && fast) console.log(`   NUT: upsc at the 5 s default / blackstart at 1 s, p50 ratio ${(base.p50 / fast.p50).toFixed(1)}×`);
 }
 
 function table(head: string[], rows: string[][]): string {

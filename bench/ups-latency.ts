@@ -83,6 +83,18 @@ export async function measureNut(trials: number): Promise<LatencyRow[]> {
   const nut: NutServer = await startNut({ ups: { labups: OL } });
   const rows: LatencyRow[] = [];
   try {
+    // The floor every reader shares: dummy-ups re-reads the .dev file on its own poll (pollinterval 1 s).
+    const floor: number[] = [];
+    for (let i = 0; i < trials; i++) {
+      const onBattery = i % 2 === 0;
+      const t0 = performance.now();
+      nut.setVars('labups', onBattery ? OB : OL);
+      await nut.waitForStatus('labups', onBattery ? 'OB DISCHRG' : 'OL');
+      floor.push(performance.now() - t0);
+    }
+    nut.setVars('labups', OL);
+    await nut.waitForStatus('labups', 'OL');
+    rows.push(row('NUT upsd (dummy-ups)', 'upsd itself (GET VAR every 50 ms): the driver floor', floor));
     for (const poll of ['250ms', '1s']) {
       const xs = await withDaemon({ nut: { port: nut.port, ups: 'labups', poll_interval: poll, on_battery_delay: '0s' } }, (next) =>
         flips(trials, (b) => nut.setVars('labups', b ? OB : OL), next),
@@ -132,4 +144,11 @@ async function upscPolling(nut: NutServer, trials: number): Promise<number[]> {
     await change;
   }
   return out;
+}
+
+/** Every source whose peer can run here; a source that cannot run is a row saying why. */
+export async function measureUpsSources(trials: number): Promise<LatencyRow[]> {
+  const rows: LatencyRow[] = [];
+  rows.push(...(await measureNut(trials)));
+  return rows;
 }
