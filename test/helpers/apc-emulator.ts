@@ -26,7 +26,7 @@ export interface EmulatorOptions extends Partial<ModelOptions> {
   replyDelayMs?: number;
 }
 
-/** 'mute': read but never answer. 'garbage': answer every byte with noise and no LF. */
+/** 'mute': read but never answer. 'garbage': answer every byte with a line of noise. */
 export type EmulatorFault = null | 'mute' | 'garbage';
 
 export class ApcEmulator {
@@ -104,7 +104,8 @@ export class ApcEmulator {
       this.received.push({ char, at });
       if (this.fault === 'mute') continue;
       if (this.fault === 'garbage') {
-        this.write('\x00\xff#@?garbage\x13');
+        // Bytes no UPS sends, but no alert characters, then a line end: a reply that cannot parse.
+        this.write('\x00\xffZq\x13~~\r\n');
         continue;
       }
       this.answer(this.model.receive(char, at));
