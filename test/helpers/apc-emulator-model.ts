@@ -67,6 +67,8 @@ export interface ModelOptions {
   maxPairGapMs: number;
   /** Ignore everything but Y until smart mode is entered, as a real unit does. Default true. */
   requireSmartMode: boolean;
+  /** Command characters this unit lacks: each is answered `NA` (e.g. 'W' for a unit without self-test). */
+  unsupported: string;
 }
 
 export const DEFAULT_MODEL_OPTIONS: ModelOptions = {
@@ -74,6 +76,7 @@ export const DEFAULT_MODEL_OPTIONS: ModelOptions = {
   minPairGapMs: 1300,
   maxPairGapMs: 5000,
   requireSmartMode: true,
+  unsupported: '',
 };
 
 /** A control command the UPS carried out (or was asked for), for tests to assert on. */
@@ -164,6 +167,10 @@ export class ApcEmulatorModel {
     if (this.opts.requireSmartMode && !this.smartMode && char !== 'Y') return SILENT;
 
     if (this.atDigits !== null) return this.atDigit(char, now);
+    if (this.opts.unsupported.includes(char)) {
+      this.armed = null;
+      return say('NA');
+    }
 
     const pairName = PAIRS[char];
     if (pairName) return this.pair(char, pairName, now);
