@@ -147,7 +147,7 @@ export function parseStatus(records: readonly Buffer[]): Parsed<StatusBlock> {
   let expected = 0;
   for (let i = 0; i < records.length; i++) {
     const line = recordText(records[i] as Buffer);
-    if (/[\0-\x08\x0b-\x1f\x7f]/.test(line)) return { ok: false, error: `line ${i + 1}: control characters in a status line` };
+    if (hasControl(line)) return { ok: false, error: `line ${i + 1}: control characters in a status line` };
     const colon = line.indexOf(':');
     if (colon < 0) return { ok: false, error: `line ${i + 1}: no "KEY : value" in ${JSON.stringify(clip(line))}` };
     const key = line.slice(0, colon).trim();
@@ -285,12 +285,21 @@ export function parseEvents(records: readonly Buffer[]): Parsed<NisEvent[]> {
   const out: NisEvent[] = [];
   for (let i = 0; i < records.length; i++) {
     const line = recordText(records[i] as Buffer);
-    if (/[\0-\x08\x0b-\x1f\x7f]/.test(line)) return { ok: false, error: `event line ${i + 1}: control characters` };
+    if (hasControl(line)) return { ok: false, error: `event line ${i + 1}: control characters` };
     if (line.trim() === '') continue;
     const stamp = parseTimestamp(line);
     out.push(stamp ? { at: stamp.at, message: line.slice(stamp.length).trim() } : { at: null, message: line.trim() });
   }
   return { ok: true, value: out };
+}
+
+/** Control characters other than tab: a text line never holds them, framing noise often does. */
+function hasControl(line: string): boolean {
+  for (let i = 0; i < line.length; i++) {
+    const c = line.charCodeAt(i);
+    if ((c < 0x20 && c !== 0x09) || c === 0x7f) return true;
+  }
+  return false;
 }
 
 function clip(s: string): string {
