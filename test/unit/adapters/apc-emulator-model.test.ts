@@ -1,4 +1,7 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { ApcEmulatorModel } from '../../helpers/apc-emulator-model';
+import { repoRoot } from '../../helpers/repo';
 
 /** Feeds a string byte by byte at time `at`, collecting what the UPS would send. */
 function feed(m: ApcEmulatorModel, text: string, at = 0): string {
@@ -22,6 +25,26 @@ describe('APC Smart-UPS emulator model (pure)', () => {
     expect(feed(m, poll).split('\r\n').length - 1).toBe(poll.length);
     expect(feed(m, 'h')).toBe('NA\r\n');
     expect(feed(m, '\x01')).toBe('Smart-UPS 1500\r\n');
+  });
+
+  it('answers every byte the real apcupsd 3.14.14 sent it (captured), NA only for what apcupsd probes and we lack', () => {
+    const text = readFileSync(join(repoRoot(), 'test/fixtures/apc-smart/apcupsd-commands.txt'), 'utf8');
+    const sent = text
+      .split('\n')
+      .filter((l) => l && !l.startsWith('#'))
+      .join('')
+      .replace(/\^(.)/g, (_m, c: string) => String.fromCharCode(c.charCodeAt(0) ^ 0x40));
+    expect(sent.length).toBeGreaterThan(100);
+    const m = new ApcEmulatorModel();
+    const unanswered: string[] = [];
+    const na = new Set<string>();
+    for (const c of sent) {
+      const r = m.receive(c, 0);
+      if (r.reply === null) unanswered.push(c);
+      else if (r.reply === 'NA') na.add(c);
+    }
+    expect(unanswered).toEqual([]);
+    expect([...na].sort()).toEqual(['\x1a', 'a', 'd', 'h', 't']);
   });
 
   it('encodes the Q bits from the state', () => {
