@@ -65,7 +65,14 @@ suite('apcupsd source against a real apcupsd serving our Smart-UPS emulator', ()
     // Each test starts from a healthy UPS on mains, whatever the one before left behind.
     peer.ups.fault = null;
     peer.ups.set({ onBattery: false, lowBattery: false, chargePct: 100, runtimeMin: 45, batteryV: 27.3 });
-    await until('apcupsd to report ONLINE', async () => ((await readNow(direct)) === 'online' ? true : undefined), 30_000);
+    await until(
+      'apcupsd to report ONLINE at full charge',
+      async () => {
+        const r = await direct.read();
+        return r.status === 'online' && r.chargePct === 100 ? true : undefined;
+      },
+      30_000,
+    );
   }, 35_000);
 
   afterEach(async () => {
