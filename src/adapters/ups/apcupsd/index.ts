@@ -80,12 +80,30 @@ export function createApcupsdSource(cfg: ApcupsdConfig, deps: SourceDeps, opts: 
     throw new BlackstartError('PROTOCOL', `${label}: apcupsd answered "${err.text}" to "${command}"`);
   };
 
+  /** apcupsd's DATE as last seen, and when (our clock) it last moved. */
+  let lastDate: string | undefined;
+  let dateMovedAt = 0;
+  const checkFresh = (block: StatusBlock): void => {
+    const date = block.fields.get('DATE');
+    const now = deps.clock.now();
+    if (date === undefined || date !== lastDate) {
+      lastDate = date;
+      dateMovedAt = now;
+      return;
+    }
+    if (cfg.staleAfter > 0 && now - dateMovedAt > cfg.staleAfter) {
+      throw new BlackstartError('UNREACHABLE', `${label}: apcupsd has not heard from its UPS since ${date.trim()} (DATE unchanged for more than stale_after)`);
+    }
+  };
+
   return {
     label,
     async read() {
       const parsed = parseStatus(await ask('status'));
       if (!parsed.ok) throw new BlackstartError('PROTOCOL', `${label}: bad status reply: ${parsed.error}`);
-      return readingFromStatus(parsed.value, label);
+      const reading = readingFromStatus(parsed.value, label);
+      checkFresh(parsed.value);
+      return reading;
     },
     async events() {
       const parsed = parseEvents(await ask('events'));
