@@ -83,7 +83,12 @@ function buildFromUrl(url: string, o: UpsStatusOptions) {
     if (kind !== 'nut') throw new BlackstartError('BAD_REQUEST', `--login is for NUT servers, not ${kind}`);
     body.role = 'secondary';
   }
-  if (o.interval) body.poll_interval = o.interval;
+  if (o.interval) {
+    body.poll_interval = o.interval;
+    // Long intervals get a dead time to match (three missed polls), rather than an error about a setting not asked for.
+    const ms = parseDurationOrThrow(o.interval, '--interval');
+    if (ms * 3 > 15_000) body.dead_time = `${ms * 3}ms`;
+  }
   if (o.timeout) body.timeout = o.timeout;
   // The same schema and secret handling as a config file (JSON is YAML).
   const { config } = parseConfig(JSON.stringify({ ups: { ups: section } }), { file: url.replace(/\/\/[^@/]*@/, '//') });
@@ -125,8 +130,8 @@ export async function upsListCommand(url: string, o: { json?: boolean; timeout?:
   }
 }
 
-function parseDurationOrThrow(text: string): number {
+function parseDurationOrThrow(text: string, option = '--timeout'): number {
   const d = parseDuration(text);
-  if ('error' in d) throw new BlackstartError('BAD_REQUEST', `--timeout: ${d.error}`);
+  if ('error' in d) throw new BlackstartError('BAD_REQUEST', `${option}: ${d.error}`);
   return d.ms;
 }
