@@ -10,7 +10,13 @@ import { startBlackstart, type Blackstart } from '../src/app';
 import { parseConfig } from '../src/config/loader';
 import { silentLogger } from '../src/core/logger';
 import { freePort } from '../test/helpers/ports';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ApcEmulator } from '../test/helpers/apc-emulator';
+import { findApcupsd, startApcupsd } from '../test/helpers/apcupsd';
 import { nutMissing, startNut, type NutServer } from '../test/helpers/nut';
+import { haveSocat, openPtyPair } from '../test/helpers/pty-pair';
 import { percentile } from './mqtt-latency';
 
 export interface LatencyRow {
@@ -150,5 +156,46 @@ async function upscPolling(nut: NutServer, trials: number): Promise<number[]> {
 export async function measureUpsSources(trials: number): Promise<LatencyRow[]> {
   const rows: LatencyRow[] = [];
   rows.push(...(await measureNut(trials)));
+  rows.push(...(await measureApcupsd(trials)));
+  rows.push(...(await measureApcSmart(trials)));
+  return rows;
+}
+
+/** apcupsd (POLLTIME 1, UPSTYPE apcsmart) reading our emulator over a pty; we read its NIS. */
+export async function measureApcupsd(trials: number): Promise<LatencyRow[]> {
+  const found = findApcupsd();
+  if (!('bin' in found)) throw new Error(found.missing);
+  const peer = await startApcupsd(found.bin);
+  const rows: LatencyRow[] = [];
+  try {
+    for (const poll of ['250ms', '1s']) {
+      const xs = await withDaemon({ apcupsd: { port: peer.port, poll_interval: poll, on_battery_delay: '0s' } }, (next) =>
+        flips(trials, (b) => peer.ups.set({ onBattery: b }), next),
+      );
+      rows.push(row('apcupsd NIS (apcsmart driver, POLLTIME 1)', `blackstart, poll ${poll}`, xs));
+    }
+  } finally {
+    await peer.close();
+  }
+  return rows;
+}
+
+/** Our serial client on a pty with the emulator: an alert at once, and a change without alert at the next poll. */
+export async function measureApcSmart(trials: number): Promise<LatencyRow[]> {
+  if (!haveSocat()) throw new Error('socat is not installed');
+  const pty = await openPtyPair(mkdtempSync(join(tmpdir(), 'bs-bench-apc-')));
+  const ups = await ApcEmulator.open(pty.b);
+  const rows: LatencyRow[] = [];
+  try {
+    const section = (poll: string) => ({ apc_smart: { device: pty.a, poll_interval: poll, on_battery_delay: '0s' } });
+    rows.push(row('APC smart serial (pty + emulator)', 'blackstart, alert char (poll 10s)', await withDaemon(section('10s'), (next) => flips(trials, (b) => ups.set({ onBattery: b }), next))));
+    ups.model.opts.autoAlerts = false;
+    for (const poll of ['250ms', '1s']) {
+      rows.push(row('APC smart serial (pty + emulator)', `blackstart, no alert, poll ${poll}`, await withDaemon(section(poll), (next) => flips(trials, (b) => ups.set({ onBattery: b }), next))));
+    }
+  } finally {
+    await ups.close();
+    await pty.close();
+  }
   return rows;
 }
