@@ -82,7 +82,7 @@ async function withHub(r: Rig): Promise<{ hub: Hub; states: UpsState[]; errors: 
   };
   const hub = new Hub({ clock: systemClock, log: silentLogger() });
   hub.addUps('lab');
-  hub.attach(new PolledUps('lab', recording, { ...r.cfg, commands: r.cfg.commands, impl: 'apc_smart' }));
+  hub.attach(new PolledUps('lab', recording, { ...r.cfg, commands: r.cfg.commands, impl: 'apc-smart' }));
   const states: UpsState[] = [];
   hub.on('ups', (_id, s) => states.push(s));
   r.hub = hub;
