@@ -227,6 +227,23 @@ suite('APC smart source over a socat pty, against the Smart-UPS emulator', () =>
     await expect(r.source.run!('fsd')).rejects.toMatchObject({ code: 'UNSUPPORTED' });
   });
 
+  it('the port vanishing (USB adapter unplugged) gives UNREACHABLE naming the device, fast', async () => {
+    const r = await rig();
+    expect(await r.source.read()).toMatchObject({ status: 'online' });
+    await r.ups.close();
+    await r.pty.close();
+    const err = await r.source.read().then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(BlackstartError);
+    expect((err as BlackstartError).code).toBe('UNREACHABLE');
+    expect((err as BlackstartError).message).toContain(r.pty.a);
+    // with the device gone for good the next open fails fast with UNREACHABLE
+    await r.source.close();
+    await expect(r.source.read()).rejects.toMatchObject({ code: 'UNREACHABLE', message: expect.stringContaining(`cannot open ${r.pty.a}`) });
+  });
+
   it('silence gives TIMEOUT, noise PROTOCOL; the hub says comm_lost after dead_time and recovers', async () => {
     const r = await rig({ poll_interval: '250ms', timeout: '200ms', dead_time: '1s', reconnect_max: '500ms', on_battery_delay: '0s' });
     const { hub, errors } = await withHub(r);
