@@ -82,7 +82,7 @@ async function withHub(r: Rig): Promise<{ hub: Hub; states: UpsState[]; errors: 
   };
   const hub = new Hub({ clock: systemClock, log: silentLogger() });
   hub.addUps('lab');
-  hub.attach(new PolledUps('lab', recording, { ...r.cfg, commands: r.cfg.commands, impl: 'apc_smart' }));
+  hub.attach(new PolledUps('lab', recording, { ...r.cfg, commands: r.cfg.commands, impl: 'apc-smart' }));
   const states: UpsState[] = [];
   hub.on('ups', (_id, s) => states.push(s));
   r.hub = hub;
@@ -225,6 +225,23 @@ suite('APC smart source over a socat pty, against the Smart-UPS emulator', () =>
     const r = await rig({}, { emulator: { unsupported: 'W' } });
     await expect(r.source.run!('test.battery.start')).rejects.toMatchObject({ code: 'UNSUPPORTED', message: expect.stringContaining('NA to test.battery.start') });
     await expect(r.source.run!('fsd')).rejects.toMatchObject({ code: 'UNSUPPORTED' });
+  });
+
+  it('the port vanishing (USB adapter unplugged) gives UNREACHABLE naming the device, fast', async () => {
+    const r = await rig();
+    expect(await r.source.read()).toMatchObject({ status: 'online' });
+    await r.ups.close();
+    await r.pty.close();
+    const err = await r.source.read().then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(BlackstartError);
+    expect((err as BlackstartError).code).toBe('UNREACHABLE');
+    expect((err as BlackstartError).message).toContain(r.pty.a);
+    // with the device gone for good the next open fails fast with UNREACHABLE
+    await r.source.close();
+    await expect(r.source.read()).rejects.toMatchObject({ code: 'UNREACHABLE', message: expect.stringContaining(`cannot open ${r.pty.a}`) });
   });
 
   it('silence gives TIMEOUT, noise PROTOCOL; the hub says comm_lost after dead_time and recovers', async () => {
