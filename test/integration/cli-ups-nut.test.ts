@@ -72,6 +72,7 @@ function cli(args: string[], env: NodeJS.ProcessEnv = {}): Run {
       run.proc.kill('SIGINT');
       expect(await run.code).toBe(0);
       nut.setVars('labups', OL);
+      await nut.waitForStatus('labups', 'OL');
     }
   });
 
