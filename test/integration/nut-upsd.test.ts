@@ -3,7 +3,6 @@
  * Skips only when the NUT binaries are missing.
  */
 import { systemClock } from '../../src/core/clock';
-import { BlackstartError } from '../../src/core/errors';
 import { Hub } from '../../src/core/hub';
 import { silentLogger } from '../../src/core/logger';
 import { Secret } from '../../src/core/secret';
@@ -12,6 +11,7 @@ import { PolledUps } from '../../src/adapters/ups/polled';
 import { NutClient, createNutSource, listUps, nutSchema, type NutConfig } from '../../src/adapters/ups/nut';
 import type { UpsSource } from '../../src/adapters/ups/source';
 import { NUT_USERS, nutMissing, startNut, type DevVars, type NutServer } from '../helpers/nut';
+import { rejection } from '../helpers/rejection';
 
 const missing = nutMissing();
 if (missing) console.warn(`SKIPPED nut-upsd integration tests: ${missing}`);
@@ -19,16 +19,6 @@ const suite = missing ? describe.skip : describe;
 
 const OL: DevVars = { 'ups.status': 'OL', 'battery.charge': 100, 'battery.runtime': 1800, 'battery.voltage': 27.3, 'input.voltage': '230.0', 'ups.load': 23 };
 const deps = { clock: systemClock, log: silentLogger() };
-
-async function expectError(p: Promise<unknown>): Promise<BlackstartError> {
-  try {
-    await p;
-  } catch (err) {
-    expect(err).toBeInstanceOf(BlackstartError);
-    return err as BlackstartError;
-  }
-  throw new Error('expected a rejection');
-}
 
 suite('NUT source against a real upsd', () => {
   let nut: NutServer;
@@ -110,14 +100,14 @@ suite('NUT source against a real upsd', () => {
 
   it('wrong password: AUTH naming the server code, without the password', async () => {
     const s = source({ role: 'secondary', username: NUT_USERS.monuser.username }, 'not-the-right-pw-5521');
-    const err = await expectError(s.read());
+    const err = await rejection(s.read());
     expect(err.code).toBe('AUTH');
     expect(err.message).toBe(`nut://127.0.0.1:${nut.port}/labups: ERR ACCESS-DENIED on LOGIN labups`);
     expect(err.message).not.toContain('not-the-right-pw');
   });
 
   it('unknown UPS: NOT_FOUND', async () => {
-    const err = await expectError(source({ ups: 'nosuch' }).read());
+    const err = await rejection(source({ ups: 'nosuch' }).read());
     expect(err.code).toBe('NOT_FOUND');
     expect(err.message).toContain('ERR UNKNOWN-UPS on LIST VAR nosuch');
   });
@@ -144,14 +134,14 @@ suite('NUT source against a real upsd', () => {
     const s = source({ username: NUT_USERS.admin.username, commands: ['load.off'] }, NUT_USERS.admin.password);
     // dummy-ups 2.8.0 lists load.off (upscmd -l) and accepts it.
     await expect(s.run?.('load.off')).resolves.toBeUndefined();
-    const err = await expectError(s.run?.('beeper.mute') as Promise<void>);
+    const err = await rejection(s.run?.('beeper.mute') as Promise<void>);
     expect(err.code).toBe('UNSUPPORTED');
     expect(err.message).toContain('no instant command "beeper.mute" (it offers: load.off)');
   });
 
   it('instant command without the right: AUTH from upsd', async () => {
     const s = source({ username: NUT_USERS.monuser.username, commands: ['load.off'] }, NUT_USERS.monuser.password);
-    const err = await expectError(s.run?.('load.off') as Promise<void>);
+    const err = await rejection(s.run?.('load.off') as Promise<void>);
     expect(err.code).toBe('AUTH');
     expect(err.message).toContain('ERR ACCESS-DENIED on INSTCMD labups load.off');
   });
@@ -165,7 +155,7 @@ suite('NUT source against a real upsd', () => {
 
   it('STARTTLS: auto goes on in plain text against a upsd without TLS; required refuses clearly', async () => {
     expect((await source({ tls: 'auto' }).read()).status).toBe('online');
-    const err = await expectError(source({ tls: 'required' }).read());
+    const err = await rejection(source({ tls: 'required' }).read());
     expect(err.code).toBe('REFUSED');
     expect(err.message).toContain('ERR FEATURE-NOT-CONFIGURED on STARTTLS: tls is "required" but this upsd offers no TLS');
   });

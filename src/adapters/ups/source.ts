@@ -5,22 +5,15 @@
  */
 import type { Clock } from '../../core/clock';
 import type { Logger } from '../../core/logger';
-import type { UpsStatus } from '../../core/state';
+import type { UpsState, UpsStatus } from '../../core/state';
 
 /** One full reading, already normalized. Numbers the device does not report are null. */
-export interface UpsReading {
+export type UpsReading = Pick<UpsState, 'flags' | 'chargePct' | 'runtimeS' | 'loadPct' | 'inputV' | 'batteryV'> & {
   /** Never `comm_lost`: a source that cannot read rejects instead. */
   status: Exclude<UpsStatus, 'comm_lost'>;
-  /** Raw flags as the device reports them (NUT `OB LB`, apcupsd `ONBATT`, APC `Q`=50 → `OB LB`). */
-  flags: string[];
-  chargePct: number | null;
-  runtimeS: number | null;
-  loadPct: number | null;
-  inputV: number | null;
-  batteryV: number | null;
   /** Seconds on battery as the device counts them (apcupsd TONBATT), when it does. */
   onBatteryS?: number | null;
-}
+};
 
 /** A partial reading pushed between polls (an APC alert character), applied at once. */
 export type UpsPush = Partial<UpsReading> & { status?: UpsReading['status'] };

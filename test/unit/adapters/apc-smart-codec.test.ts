@@ -13,6 +13,7 @@ import {
   type DecodeEvent,
 } from '../../../src/adapters/ups/apc-smart/codec';
 import { repoRoot } from '../../helpers/repo';
+import { prng } from '../../helpers/prng';
 
 interface Vectors {
   streams: { name: string; source: string; hex: string; events: [string, string?][]; pending?: number }[];
@@ -27,17 +28,6 @@ const vectors = JSON.parse(readFileSync(join(repoRoot(), 'test/fixtures/apc-smar
 const bytes = (hex: string) => Buffer.from(hex.replace(/\s+/g, ''), 'hex');
 const brief = (evs: DecodeEvent[]) => evs.map((e) => (e.kind === 'line' ? ['line', e.text] : e.kind === 'alert' ? ['alert', e.char] : ['garbage']));
 
-/** mulberry32: small, seeded, so a failing fuzz case reproduces. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe('APC smart stream decoder', () => {
   it.each(vectors.streams.map((s) => [s.name, s] as const))('%s', (_name, s) => {

@@ -6,7 +6,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Duplex } from 'node:stream';
-import { NisClient, tcpConnector, type NisConnector } from '../../../src/adapters/ups/apcupsd/client';
+import { NisClient, type NisConnector } from '../../../src/adapters/ups/apcupsd/client';
+import { tcpConnect } from '../../../src/adapters/tcp';
 import { encodeReply, ReplyDecoder } from '../../../src/adapters/ups/apcupsd/codec';
 import { apcupsdSchema, createApcupsdSource } from '../../../src/adapters/ups/apcupsd';
 import { FakeClock, systemClock, type Clock } from '../../../src/core/clock';
@@ -246,7 +247,7 @@ describe('NisClient', () => {
 
   it('connects over real TCP and reports a closed loopback port as refused', async () => {
     const port = await freePort();
-    const c = new NisClient({ host: '127.0.0.1', port, timeoutMs: 2000, clock: systemClock, connect: tcpConnector, label: `apcupsd://127.0.0.1:${port}` });
+    const c = new NisClient({ host: '127.0.0.1', port, timeoutMs: 2000, clock: systemClock, connect: tcpConnect, label: `apcupsd://127.0.0.1:${port}` });
     await expect(c.request('status')).rejects.toMatchObject({ code: 'UNREACHABLE' });
   });
 });

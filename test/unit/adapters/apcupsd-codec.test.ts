@@ -26,6 +26,7 @@ import {
 import { readingFromStatus } from '../../../src/adapters/ups/apcupsd';
 import { BlackstartError } from '../../../src/core/errors';
 import { repoRoot } from '../../helpers/repo';
+import { prng } from '../../helpers/prng';
 
 const fixture = (name: string): Buffer => readFileSync(join(repoRoot(), 'test/fixtures/apcupsd', name));
 
@@ -304,17 +305,6 @@ describe('events', () => {
 });
 
 describe('fuzz (seeded, bounded)', () => {
-  /** mulberry32: small, seeded, so a failure reproduces from the printed seed. */
-  function prng(seed: number): () => number {
-    let a = seed >>> 0;
-    return () => {
-      a = (a + 0x6d2b79f5) >>> 0;
-      let t = a;
-      t = Math.imul(t ^ (t >>> 15), t | 1);
-      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-    };
-  }
 
   const seeds = ['status-online.bin', 'status-lowbatt.bin', 'events.bin', 'invalid.bin'].map(fixture);
 

@@ -8,6 +8,7 @@ import { BlackstartError } from '../../../src/core/errors';
 import { silentLogger } from '../../../src/core/logger';
 import { Secret } from '../../../src/core/secret';
 import { NutClient, createNutSource, listUps, nutSchema, type NutTransport } from '../../../src/adapters/ups/nut';
+import { rejection } from '../../helpers/rejection';
 
 /** The server side of an in-memory connection: sees each command line, writes raw bytes back. */
 class FakeSocket extends Duplex {
@@ -67,16 +68,6 @@ function server(script: Script): { sock: FakeSocket; transport: NutTransport; tl
 }
 
 const LIST_VAR = ['BEGIN LIST VAR ups', 'VAR ups ups.status "OB LB"', 'VAR ups battery.charge "12"', 'VAR ups battery.runtime "300"', 'VAR ups ups.load "041.5"', 'END LIST VAR ups', ''].join('\n');
-
-async function rejection(p: Promise<unknown>): Promise<BlackstartError> {
-  try {
-    await p;
-  } catch (err) {
-    expect(err).toBeInstanceOf(BlackstartError);
-    return err as BlackstartError;
-  }
-  throw new Error('expected a rejection');
-}
 
 const client = (transport: NutTransport, clock = new FakeClock(), timeoutMs = 1000) =>
   new NutClient({ host: '127.0.0.1', port: 3493, timeoutMs, clock, transport, label: 'nut://127.0.0.1:3493/ups' });

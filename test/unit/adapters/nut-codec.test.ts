@@ -25,6 +25,7 @@ import {
   type Reply,
 } from '../../../src/adapters/ups/nut/codec';
 import { repoRoot } from '../../helpers/repo';
+import { prng } from '../../helpers/prng';
 
 const fixture = (name: string): Buffer => readFileSync(join(repoRoot(), 'test/fixtures/nut', name));
 
@@ -53,17 +54,6 @@ function one(bytes: Buffer | string): Reply {
   return r.replies[0] as Reply;
 }
 
-/** mulberry32: small, seeded, so a failing case can be replayed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe('encoding commands', () => {
   it.each([

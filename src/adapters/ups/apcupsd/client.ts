@@ -3,37 +3,14 @@
  * The connection stays open between polls (apcupsd serves many rounds per connection) and is
  * opened again when the server or a failure closed it.
  */
-import { connect as netConnect } from 'node:net';
 import type { Duplex } from 'node:stream';
+import { tcpConnect, type TcpConnector } from '../../tcp';
 import type { Clock } from '../../../core/clock';
 import { BlackstartError, type ErrorCode } from '../../../core/errors';
 import { encodeRequest, ReplyDecoder, type NisCommand } from './codec';
 
-/**
- * Opens a byte stream to the server. Resolves once it is connected; when `signal` aborts
- * (the connect timeout), it must give up and destroy whatever it opened.
- */
-export type NisConnector = (host: string, port: number, signal: AbortSignal) => Promise<Duplex>;
-
-export const tcpConnector: NisConnector = (host, port, signal) =>
-  new Promise((resolve, reject) => {
-    const socket = netConnect({ host, port });
-    const onAbort = (): void => {
-      socket.destroy();
-      reject(new BlackstartError('TIMEOUT', 'connect timed out'));
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-    socket.once('connect', () => {
-      signal.removeEventListener('abort', onAbort);
-      socket.setNoDelay(true);
-      resolve(socket);
-    });
-    socket.once('error', (err) => {
-      signal.removeEventListener('abort', onAbort);
-      socket.destroy();
-      reject(err);
-    });
-  });
+/** How the client opens its connection; tests inject an in-memory stream. */
+export type NisConnector = TcpConnector;
 
 export interface NisClientOptions {
   host: string;
@@ -61,7 +38,7 @@ export class NisClient {
   private readonly connector: NisConnector;
 
   constructor(private readonly opts: NisClientOptions) {
-    this.connector = opts.connect ?? tcpConnector;
+    this.connector = opts.connect ?? tcpConnect;
   }
 
   get connected(): boolean {

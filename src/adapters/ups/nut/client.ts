@@ -3,10 +3,11 @@
  * one request in flight at a time, each with its own timeout. The socket comes from an injected
  * transport so tests can drive the client over an in-memory stream.
  */
-import { isIP, connect as netConnect } from 'node:net';
+import { isIP } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import type { Duplex } from 'node:stream';
 import { systemClock, type Clock } from '../../../core/clock';
+import { tcpConnect } from '../../tcp';
 import { BlackstartError, toBlackstartError } from '../../../core/errors';
 import {
   LineSplitter,
@@ -33,23 +34,7 @@ export interface NutTransport {
 }
 
 export const netTransport: NutTransport = {
-  connect: (host, port, signal) =>
-    new Promise((resolve, reject) => {
-      const socket = netConnect({ host, port });
-      const onAbort = (): void => {
-        socket.destroy();
-      };
-      signal.addEventListener('abort', onAbort, { once: true });
-      socket.once('connect', () => {
-        signal.removeEventListener('abort', onAbort);
-        socket.setNoDelay(true);
-        resolve(socket);
-      });
-      socket.once('error', (err) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(err);
-      });
-    }),
+  connect: tcpConnect,
   startTls: (socket, { host, ca, signal }) =>
     new Promise((resolve, reject) => {
       const secure = tlsConnect({
