@@ -25,7 +25,7 @@ async function main(): Promise<void> {
   console.log(table(['runs', 'time to ready p50', 'max', 'RSS p50'], [[String(d.runs), ms(d.readyMs), ms(d.readyMsMax), `${d.rssMiB.toFixed(1)} MiB`]]));
 
   console.log('\n3. UPS change at the source → subscriber receives blackstart/ups/<id> (on_battery_delay 0), real peers on loopback');
-  const u = await measureUpsSources(6);
+  const u = await measureUpsSources(12);
   console.log(table(['source', 'reader', 'n', 'p50', 'max'], u.map((r) => [r.source, r.how, String(r.n), ms(r.p50), ms(r.max)])));
   const base = u.find((r) => r.how.startsWith('upsc'));
   const fast = u.find((r) => r.how.includes('poll 1s') && r.source.startsWith('NUT'));

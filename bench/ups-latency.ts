@@ -93,6 +93,8 @@ export async function measureNut(trials: number): Promise<LatencyRow[]> {
     const floor: number[] = [];
     for (let i = 0; i < trials; i++) {
       const onBattery = i % 2 === 0;
+      // Off the driver's 1 s beat, as in the other rows (right after a change it would always wait a full cycle).
+      await new Promise((r) => setTimeout(r, 300 + Math.random() * 1000));
       const t0 = performance.now();
       nut.setVars('labups', onBattery ? OB : OL);
       await nut.waitForStatus('labups', onBattery ? 'OB DISCHRG' : 'OL');
