@@ -2,40 +2,15 @@
  * `blackstart ups status` for the two APC paths as a user runs them: apcupsd:// against a real
  * apcupsd (driving our Smart-UPS emulator over a pty), apcsmart:// straight at the emulator.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ApcEmulator } from '../helpers/apc-emulator';
 import { findApcupsd, startApcupsd, type Apcupsd } from '../helpers/apcupsd';
 import { haveSocat, openPtyPair, type PtyPair } from '../helpers/pty-pair';
-import { cliPath } from '../helpers/repo';
+import { cli, until, type CliRun } from '../helpers/cli-run';
 
-interface Run {
-  proc: ChildProcess;
-  stdout: () => string;
-  stderr: () => string;
-  code: Promise<number | null>;
-}
-
-function cli(args: string[]): Run {
-  const proc = spawn(process.execPath, [cliPath(), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  proc.stdout?.on('data', (d: Buffer) => (out += d.toString()));
-  proc.stderr?.on('data', (d: Buffer) => (err += d.toString()));
-  return { proc, stdout: () => out, stderr: () => err, code: new Promise((r) => proc.once('exit', (c) => r(c))) };
-}
-
-async function until(pred: () => boolean, timeoutMs: number, what: string, run?: Run): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!pred()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${run ? `\nstdout: ${run.stdout()}\nstderr: ${run.stderr()}` : ''}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-const lastState = (run: Run): Record<string, unknown> => JSON.parse(run.stdout().trim().split('\n').at(-1) as string) as Record<string, unknown>;
+const lastState = (run: CliRun): Record<string, unknown> => JSON.parse(run.stdout().trim().split('\n').at(-1) as string) as Record<string, unknown>;
 
 const found = findApcupsd();
 (haveSocat() && 'bin' in found ? describe : describe.skip)('blackstart ups status apcupsd://… against a real apcupsd', () => {

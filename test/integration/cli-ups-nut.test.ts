@@ -2,28 +2,11 @@
  * `blackstart ups status|list` as a user runs them, against a real upsd: the normalized state as
  * JSON, --watch following a .dev edit, a wrong password and an unknown UPS as clear exit codes.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { NUT_USERS, nutMissing, startNut, type NutServer } from '../helpers/nut';
-import { cliPath } from '../helpers/repo';
+import { cli, until } from '../helpers/cli-run';
 
 const OL = { 'ups.status': 'OL', 'battery.charge': 100, 'battery.runtime': 1800, 'ups.load': 23, 'input.voltage': 230.0, 'battery.voltage': 27.1 };
 const missing = nutMissing();
-
-interface Run {
-  proc: ChildProcess;
-  stdout: () => string;
-  stderr: () => string;
-  code: Promise<number | null>;
-}
-
-function cli(args: string[], env: NodeJS.ProcessEnv = {}): Run {
-  const proc = spawn(process.execPath, [cliPath(), ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  proc.stdout?.on('data', (d: Buffer) => (out += d.toString()));
-  proc.stderr?.on('data', (d: Buffer) => (err += d.toString()));
-  return { proc, stdout: () => out, stderr: () => err, code: new Promise((r) => proc.once('exit', (c) => r(c))) };
-}
 
 (missing ? describe.skip : describe)('blackstart ups against a real upsd', () => {
   let nut: NutServer;
@@ -107,11 +90,3 @@ function cli(args: string[], env: NodeJS.ProcessEnv = {}): Run {
     expect((JSON.parse(run.stdout()) as { name: string }[]).map((u) => u.name).sort()).toEqual(['labups', 'spare']);
   });
 });
-
-async function until(pred: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!pred()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}

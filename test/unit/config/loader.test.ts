@@ -1,18 +1,9 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError, loadConfig, parseConfig, type ConfigIssue } from '../../../src/config/loader';
+import { loadConfig, parseConfig } from '../../../src/config/loader';
 import { repoRoot } from '../../helpers/repo';
-
-function issuesOf(text: string, env: NodeJS.ProcessEnv = {}, baseDir?: string): ConfigIssue[] {
-  try {
-    parseConfig(text, { env, ...(baseDir ? { baseDir } : {}) });
-  } catch (err) {
-    if (err instanceof ConfigError) return err.issues;
-    throw err;
-  }
-  throw new Error('expected the config to be rejected');
-}
+import { issuesOf } from '../../helpers/config-issues';
 
 describe('config: good files', () => {
   it('loads the demo with defaults filled in and camelCase in TypeScript', () => {

@@ -1,15 +1,6 @@
 /** The config sections of the real UPS sources: defaults, cross-field rules, secrets. */
-import { ConfigError, parseConfig, type ConfigIssue } from '../../../src/config/loader';
-
-function issuesOf(text: string, env: NodeJS.ProcessEnv = {}): ConfigIssue[] {
-  try {
-    parseConfig(text, { env });
-  } catch (err) {
-    if (err instanceof ConfigError) return err.issues;
-    throw err;
-  }
-  throw new Error('expected the config to be rejected');
-}
+import { parseConfig } from '../../../src/config/loader';
+import { issuesOf } from '../../helpers/config-issues';
 
 describe('config: UPS sources', () => {
   it('fills NUT defaults and resolves the password without printing it', () => {
