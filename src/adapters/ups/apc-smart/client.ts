@@ -81,15 +81,23 @@ export function serialPortFactory(log: Logger): PortFactory {
     return {
       write: (bytes) =>
         new Promise<void>((resolve, reject) => {
+          // No drain(): tcdrain on a tty nobody reads (the far end of a pty gone) blocks a libuv
+          // worker thread for good; one character at 2400 baud leaves within 5 ms anyway.
           port.write(Buffer.from(bytes, 'latin1'), (err) => {
             if (err) reject(new BlackstartError('UNREACHABLE', `write to ${s.device} failed: ${err.message}`));
-            else port.drain(() => resolve());
+            else resolve();
           });
         }),
       close: () =>
         new Promise<void>((resolve) => {
-          if (!port.isOpen) resolve();
-          else port.close(() => resolve());
+          if (!port.isOpen) return resolve();
+          // A vanished device can leave close() waiting on the driver; stopping must not wait with it.
+          const giveUp = setTimeout(resolve, 2000);
+          giveUp.unref();
+          port.close(() => {
+            clearTimeout(giveUp);
+            resolve();
+          });
         }),
     };
   };
@@ -256,7 +264,19 @@ export class ApcSmartClient {
   private async send(char: string): Promise<void> {
     const link = this.link;
     if (!link) throw new BlackstartError('UNREACHABLE', `${this.label}: not open`);
-    await link.write(char);
+    // A port that stops taking bytes must not hang the request: it fails like a silent UPS.
+    let timer: TimerHandle | undefined;
+    const stuck = new Promise<never>((_, reject) => {
+      timer = this.deps.clock.setTimeout(
+        () => reject(new BlackstartError('TIMEOUT', `${this.label}: the port took no byte within ${this.timings.timeoutMs} ms`)),
+        this.timings.timeoutMs,
+      );
+    });
+    try {
+      await Promise.race([link.write(char), stuck]);
+    } finally {
+      this.deps.clock.clearTimeout(timer);
+    }
   }
 
   /** Starts collecting lines for one request; lines outside a request are stale and dropped. */
