@@ -44,6 +44,8 @@ export interface HttpRecipeOptions {
   readonly timeoutMs?: number;
   readonly insecure?: boolean;
   readonly log?: Logger;
+  /** The one I/O function; tests give a scripted one. */
+  readonly request?: typeof httpRequest;
 }
 
 export const BUILTIN_VARIABLES = ['host', 'username', 'password'] as const;
@@ -122,6 +124,7 @@ export class HttpRecipeMethod implements ShutdownMethod {
   readonly #timeoutMs: number;
   readonly #insecure: boolean;
   readonly #log: Logger;
+  readonly #request: typeof httpRequest;
 
   constructor(opts: HttpRecipeOptions) {
     let base: URL;
@@ -150,6 +153,7 @@ export class HttpRecipeMethod implements ShutdownMethod {
     this.#timeoutMs = opts.timeoutMs ?? 10_000;
     this.#insecure = opts.insecure ?? false;
     this.#log = opts.log ?? silentLogger();
+    this.#request = opts.request ?? httpRequest;
   }
 
   describe(): string {
@@ -252,7 +256,7 @@ export class HttpRecipeMethod implements ShutdownMethod {
       if (cookie !== undefined) headers.cookie = cookie;
       let answer: HttpAnswer;
       try {
-        answer = await httpRequest(url, { method, headers, ...(body !== undefined ? { body } : {}), insecure: this.#insecure, signal });
+        answer = await this.#request(url, { method, headers, ...(body !== undefined ? { body } : {}), insecure: this.#insecure, signal });
       } catch (err) {
         throw this.#transportError(step, where, err, timeout, outer);
       }
