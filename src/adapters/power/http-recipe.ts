@@ -125,6 +125,8 @@ export class HttpRecipeMethod implements ShutdownMethod {
   readonly #insecure: boolean;
   readonly #log: Logger;
   readonly #request: typeof httpRequest;
+  /** Variable → the step that extracts it. */
+  readonly #extractedAt: ReadonlyMap<string, string>;
 
   constructor(opts: HttpRecipeOptions) {
     let base: URL;
@@ -154,6 +156,7 @@ export class HttpRecipeMethod implements ShutdownMethod {
     this.#insecure = opts.insecure ?? false;
     this.#log = opts.log ?? silentLogger();
     this.#request = opts.request ?? httpRequest;
+    this.#extractedAt = new Map(opts.recipe.steps.flatMap((st) => Object.keys(st.extract ?? {}).map((v) => [v, st.name] as const)));
   }
 
   describe(): string {
@@ -166,7 +169,6 @@ export class HttpRecipeMethod implements ShutdownMethod {
     const started = performance.now();
     const vars = new Map<string, string>([['host', this.#base.hostname]]);
     if (this.#username !== undefined) vars.set('username', this.#username);
-    const extractedBy = new Map<string, string>();
     const jar = new CookieJar();
     const steps: ShutdownStep[] = [];
     const lines: string[] = [];
@@ -177,14 +179,18 @@ export class HttpRecipeMethod implements ShutdownMethod {
         const { step } = compiled;
         // Once one step is held back, later ones would run on a session that never reached that point.
         skipping ||= dryRun && !step.safe;
-        const shown = this.#render(step, (name) => (name === 'password' ? MASK : extractedBy.has(name) ? `\${${name}}` : vars.get(name)));
+        // Extracted values are session tokens: shown by name, never by value.
+        const shown = this.#render(step, (name) => (name === 'password' ? { as: MASK } : this.#extractedAt.has(name) ? { as: `\${${name}}` } : vars.get(name)));
         if (dryRun) {
           lines.push(`step ${step.name}: ${step.method} ${shown.url} [${skipping ? 'not sent: dry run' : 'sent: only reads or logs in'}]`);
           for (const [k, v] of shown.form) lines.push(`  ${k}=${v}`);
           for (const [k, v] of Object.entries(shown.headers)) lines.push(`  ${k}: ${v}`);
           const cookies = jar.names(shown.parsedUrl);
           if (cookies.length) lines.push(`  Cookie: ${cookies.map((c) => `${c}=${MASK}`).join('; ')}`);
-          for (const [name, from] of extractedBy) if (shown.uses.has(name)) lines.push(`  (\${${name}} is the value extracted at step ${from})`);
+          for (const name of shown.uses) {
+            const from = this.#extractedAt.get(name);
+            if (from !== undefined) lines.push(`  (\${${name}}: extracted at step ${from})`);
+          }
         }
         if (skipping) {
           steps.push({ name: step.name, tookMs: 0 });
@@ -204,7 +210,6 @@ export class HttpRecipeMethod implements ShutdownMethod {
             );
           }
           vars.set(name, value);
-          extractedBy.set(name, step.name);
         }
         lastTitle = pageTitle(answer.body);
         const tookMs = Math.round(performance.now() - stepStarted);
@@ -219,11 +224,13 @@ export class HttpRecipeMethod implements ShutdownMethod {
     return output !== undefined ? { ...outcome, output: this.#scrubText(output) } : outcome;
   }
 
-  #render(step: RecipeStep, lookup: (name: string) => string | undefined): RenderedStep {
+  /** `lookup` gives a value, or `{ as }` for text a dry run shows as it is (a mask or a placeholder). */
+  #render(step: RecipeStep, lookup: (name: string) => string | { as: string } | undefined): RenderedStep {
     const fill = (template: string, where: string, encode: boolean): string => {
       const r = substitute(template, (name) => {
         const v = lookup(name);
-        return v === undefined || !encode ? v : encodeURIComponent(v);
+        if (v === undefined || typeof v === 'object') return v?.as;
+        return encode ? encodeURIComponent(v) : v;
       });
       if (r.missing !== undefined) throw new BlackstartError('CONFIG', `step ${step.name}: ${where} uses \${${r.missing}}, which has no value`);
       return r.text;
@@ -233,7 +240,9 @@ export class HttpRecipeMethod implements ShutdownMethod {
     const form = Object.entries(step.form ?? {}).map(([k, v]) => [k, fill(v, `form field ${k}`, false)] as const);
     const headers = Object.fromEntries(Object.entries(step.headers ?? {}).map(([k, v]) => [k, fill(v, `header ${k}`, false)]));
     const uses = new Set([step.url, ...Object.values(step.form ?? {}), ...Object.values(step.headers ?? {})].flatMap(placeholders));
-    return { url: parsedUrl.href, parsedUrl, form, headers, uses };
+    // The URL parser escapes the braces of a shown placeholder; a reader wants to see ${name}.
+    const url = parsedUrl.href.replace(/\$%7B([A-Za-z0-9_]+)%7D/g, '${$1}');
+    return { url, parsedUrl, form, headers, uses };
   }
 
   async #exchange(
