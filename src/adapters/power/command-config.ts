@@ -4,7 +4,8 @@ import { duration, section } from '../../config/fields';
 import type { Logger } from '../../core/logger';
 import { CommandMethod } from './command';
 
-const ENV_NAME = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'not a valid environment variable name');
+const ENV_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const ENV_NAME = z.string().regex(ENV_PATTERN, 'not a valid environment variable name');
 
 export const commandShutdownSchema = section({
   /** The program and its arguments, one word each: [ssh, -i, /etc/blackstart/key, root@nas, poweroff]. For a shell: [sh, -c, "…"]. */
@@ -13,7 +14,13 @@ export const commandShutdownSchema = section({
   /** Exit codes that count as success. */
   ok_exit_codes: z.array(z.number().int().min(0).max(255)).min(1).default([0]),
   /** Added to the command's environment. */
-  env: z.record(ENV_NAME, z.string()).optional(),
+  // Keys checked by hand: zod's own message for a bad record key does not say what was wrong.
+  env: z
+    .record(z.string(), z.string())
+    .superRefine((env, ctx) => {
+      for (const k of Object.keys(env)) if (!ENV_PATTERN.test(k)) ctx.addIssue({ code: 'custom', path: [k], message: 'not a valid environment variable name' });
+    })
+    .optional(),
   /** Variables of Blackstart's own environment the command may see (only PATH, HOME, USER, LANG, TZ by default). */
   pass_env: z.array(ENV_NAME).optional(),
   cwd: z.string().min(1).optional(),

@@ -22,7 +22,12 @@ const stepSchema = section({
     .min(1)
     .refine((u) => !/^[a-z][a-z0-9+.-]*:/i.test(u), 'a path relative to the base url, such as /cgi-bin/top.cgi'),
   form: z.record(z.string().min(1), text).optional(),
-  headers: z.record(z.string().regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, 'an HTTP header name'), z.string()).optional(),
+  headers: z
+    .record(z.string(), z.string())
+    .superRefine((headers, ctx) => {
+      for (const k of Object.keys(headers)) if (!/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/.test(k)) ctx.addIssue({ code: 'custom', path: [k], message: 'not an HTTP header name' });
+    })
+    .optional(),
   expect: section({
     status: z.array(z.number().int().min(100).max(599)).min(1).optional(),
     contains: z.string().min(1).optional(),

@@ -315,6 +315,7 @@ describe('http shutdown config', () => {
     ['a pattern without a group', { url: 'http://nas/', steps: [{ method: 'GET', url: '/', extract: { t: 'value=\\d+' } }] }, 'steps.0.extract.t', /one capture group/],
     ['a variable nobody extracts', { url: 'http://nas/', steps: [{ method: 'GET', url: '/${tok}' }] }, 'steps.0.url', /\$\{tok\} is not extracted/],
     ['a typo in a step key', { url: 'http://nas/', steps: [{ method: 'GET', url: '/', fail_iff: 'x' }] }, 'steps.0', /unknown key "fail_iff" \(did you mean "fail_if"\?\)/],
+    ['a bad header name', { url: 'http://nas/', steps: [{ method: 'GET', url: '/', headers: { 'X Bad': 'v' } }] }, 'steps.0.headers.X Bad', /not an HTTP header name/],
     ['a duplicate step name', { url: 'http://nas/', steps: [{ name: 'a', method: 'GET', url: '/' }, { name: 'a', method: 'GET', url: '/' }] }, 'steps.1.name', /used twice/],
     ['a short timeout', { url: 'http://nas/', recipe: 'terastation', username: 'a', password_env: 'P', timeout: '10ms' }, 'timeout', /at least 100 ms/],
   ])('rejects %s with a path', (_name, input, path, message) => {
