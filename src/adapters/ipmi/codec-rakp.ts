@@ -65,17 +65,19 @@ export interface OpenSessionResponse {
   tag: number;
   status: number;
   privilege: number;
-  consoleSessionId: number;
+  /** Absent in the short error answers some BMCs send (ipmi_sim: 2 bytes). */
+  consoleSessionId?: number;
   /** Only when status is 0. */
   bmcSessionId?: number;
   algorithms?: Algorithms;
 }
 
 export function decodeOpenSessionResponse(p: Buffer): OpenSessionResponse {
-  needBytes(p, 8, 'Open Session response');
-  const base = { tag: p[0] as number, status: p[1] as number, privilege: (p[2] as number) & 0x0f, consoleSessionId: p.readUInt32LE(4) };
-  if (base.status !== 0) return base;
+  needBytes(p, 2, 'Open Session response');
+  const status = p[1] as number;
+  if (status !== 0) return p.length >= 8 ? { tag: p[0] as number, status, privilege: (p[2] as number) & 0x0f, consoleSessionId: p.readUInt32LE(4) } : { tag: p[0] as number, status, privilege: 0 };
   needBytes(p, 36, 'Open Session response');
+  const base = { tag: p[0] as number, status, privilege: (p[2] as number) & 0x0f, consoleSessionId: p.readUInt32LE(4) };
   const algs: number[] = [];
   for (let i = 0; i < 3; i++) {
     const off = 12 + i * 8;
@@ -122,7 +124,8 @@ export function decodeRakp1(p: Buffer): Rakp1 {
 export interface Rakp2 {
   tag: number;
   status: number;
-  consoleSessionId: number;
+  /** Absent in short error answers. */
+  consoleSessionId?: number;
   bmcRandom: Buffer;
   bmcGuid: Buffer;
   /** Key exchange auth code (empty for auth algorithm none). */
@@ -130,9 +133,12 @@ export interface Rakp2 {
 }
 
 export function decodeRakp2(p: Buffer): Rakp2 {
+  needBytes(p, 2, 'RAKP 2');
+  const empty = { bmcRandom: Buffer.alloc(0), bmcGuid: Buffer.alloc(0), authCode: Buffer.alloc(0) };
+  if (p[1] !== 0 && p.length < 8) return { tag: p[0] as number, status: p[1] as number, ...empty };
   needBytes(p, 8, 'RAKP 2');
   const head = { tag: p[0] as number, status: p[1] as number, consoleSessionId: p.readUInt32LE(4) };
-  if (head.status !== 0) return { ...head, bmcRandom: Buffer.alloc(0), bmcGuid: Buffer.alloc(0), authCode: Buffer.alloc(0) };
+  if (head.status !== 0) return { ...head, ...empty };
   needBytes(p, 40, 'RAKP 2');
   return { ...head, bmcRandom: Buffer.from(p.subarray(8, 24)), bmcGuid: Buffer.from(p.subarray(24, 40)), authCode: Buffer.from(p.subarray(40)) };
 }
@@ -141,7 +147,7 @@ export function encodeRakp2(r: Rakp2): Buffer {
   const b = Buffer.alloc(40);
   b[0] = r.tag;
   b[1] = r.status;
-  b.writeUInt32LE(r.consoleSessionId >>> 0, 4);
+  b.writeUInt32LE((r.consoleSessionId ?? 0) >>> 0, 4);
   r.bmcRandom.copy(b, 8);
   r.bmcGuid.copy(b, 24);
   return Buffer.concat([b, r.authCode]);
@@ -170,11 +176,14 @@ export function decodeRakp3(p: Buffer): Rakp3 {
 export interface Rakp4 {
   tag: number;
   status: number;
-  consoleSessionId: number;
+  /** Absent in short error answers. */
+  consoleSessionId?: number;
   integrityCheck: Buffer;
 }
 
 export function decodeRakp4(p: Buffer): Rakp4 {
+  needBytes(p, 2, 'RAKP 4');
+  if (p[1] !== 0 && p.length < 8) return { tag: p[0] as number, status: p[1] as number, integrityCheck: Buffer.alloc(0) };
   needBytes(p, 8, 'RAKP 4');
   return { tag: p[0] as number, status: p[1] as number, consoleSessionId: p.readUInt32LE(4), integrityCheck: Buffer.from(p.subarray(8)) };
 }
@@ -183,6 +192,6 @@ export function encodeRakp4(r: Rakp4): Buffer {
   const b = Buffer.alloc(8);
   b[0] = r.tag;
   b[1] = r.status;
-  b.writeUInt32LE(r.consoleSessionId >>> 0, 4);
+  b.writeUInt32LE((r.consoleSessionId ?? 0) >>> 0, 4);
   return Buffer.concat([b, r.integrityCheck]);
 }
