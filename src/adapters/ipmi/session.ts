@@ -416,30 +416,23 @@ export async function openIpmi15(link: Link, authType: number, cred: Credentials
   const rqSeq = link.nextRqSeq();
   const activateMsg = encodeRequest({ netFn: NETFN.app, cmd: CMD.activateSession, rqSeq, data: encodeActivateSessionRequest(authType, cred.privilege, challenge.challenge, outSeqForBmc) });
   const activatePkt = pre.wrap(activateMsg);
-  const resp = await link
-    .exchange(
-    `Activate Session at ${where}`,
-    () => activatePkt,
-    (pkt) => {
-      let r;
-      try {
-        const p = decodeIpmi15(pkt);
-        r = decodeResponse(p.message);
-      } catch {
-        return undefined;
-      }
-      return r.rqSeq === rqSeq && r.cmd === CMD.activateSession ? r : undefined;
-    },
-    // BMCs drop an Activate Session whose auth code is wrong without a word, so silence right
-    // after an answered challenge means a wrong password: do not wait out every retry for it.
-    { ...opts, attempts: Math.min(2, opts?.attempts ?? 2) },
-    )
-    .catch((err: unknown) => {
-      if (err instanceof BlackstartError && err.code === 'TIMEOUT') {
-        throw new BlackstartError('AUTH', `IPMI 1.5 login as ${cred.username} at ${where} failed: the BMC answered Get Session Challenge but ignored Activate Session, which is how it treats a wrong password`);
-      }
-      throw err;
-    });
+  const accept = (pkt: Buffer): IpmiResponse | undefined => {
+    let r;
+    try {
+      r = decodeResponse(decodeIpmi15(pkt).message);
+    } catch {
+      return undefined;
+    }
+    return r.rqSeq === rqSeq && r.cmd === CMD.activateSession ? r : undefined;
+  };
+  // BMCs drop an Activate Session whose auth code is wrong without a word, so silence right
+  // after an answered challenge means a wrong password: do not wait out every retry for it.
+  const resp = await link.exchange(`Activate Session at ${where}`, () => activatePkt, accept, { ...opts, attempts: Math.min(2, opts?.attempts ?? 2) }).catch((err: unknown) => {
+    if (err instanceof BlackstartError && err.code === 'TIMEOUT') {
+      throw new BlackstartError('AUTH', `IPMI 1.5 login as ${cred.username} at ${where} failed: the BMC answered Get Session Challenge but ignored Activate Session, which is how it treats a wrong password`);
+    }
+    throw err;
+  });
   if (resp.completionCode !== 0) {
     const err = completionError(resp.completionCode, `Activate Session at ${where}`, { 0x81: 'no session slot available', 0x82: 'no slot available for the given user', 0x83: 'no slot available to support the user', 0x84: 'session sequence number out of range', 0x85: 'invalid session ID in request', 0x86: 'requested privilege level exceeds the limit' });
     if (resp.completionCode === 0x86) throw new BlackstartError('REFUSED', err.message);

@@ -284,7 +284,7 @@ describe('fuzz: decoders decode or throw BlackstartError, nothing else', () => {
             dec(candidate);
             decoded++;
           } catch (err) {
-            if (!(err instanceof BlackstartError)) throw new Error(`${name} threw ${String(err)} on ${candidate.toString('hex')} (case ${n})`);
+            if (!(err instanceof BlackstartError)) throw new Error(`${name} threw ${String(err)} on ${candidate.toString('hex')} (case ${n})`, { cause: err });
           }
         }
       }
