@@ -161,7 +161,7 @@ export async function startSshd(): Promise<SshServer> {
     await waitForPort(port, 10_000);
   } catch (err) {
     await server.stop();
-    throw new Error(`sshd did not start: ${(err as Error).message}\n${output}`);
+    throw new Error(`sshd did not start: ${(err as Error).message}\n${output}`, { cause: err });
   }
   return server;
 }
