@@ -58,9 +58,13 @@ case "$SSH_ORIGINAL_COMMAND" in
     echo "$*" >&2
     exit "$code" ;;
   drop-connection)
-    # The session's sshd is our parent: killing it drops the link with no exit status.
-    kill -9 $PPID
-    sleep 5 ;;
+    # Killing the session's sshd (our nearest sshd ancestor) drops the link with no exit status.
+    p=$PPID
+    while [ "$p" -gt 1 ]; do
+      case "$(cat /proc/$p/comm)" in sshd*) kill -9 "$p"; break ;; esac
+      p=$(cut -d' ' -f4 /proc/$p/stat)
+    done
+    sleep 2 ;;
   hang)
     # sshd closes our stdin when the client disconnects.
     cat > /dev/null ;;
