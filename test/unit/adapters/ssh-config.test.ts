@@ -35,8 +35,7 @@ describe('config: ssh shutdown', () => {
   });
 
   it('takes a known_hosts file instead of a fingerprint, and a port and timeout', () => {
-    const { host_key: _drop, ...noKey } = base;
-    const cfg = sshShutdownSchema.parse({ ...noKey, known_hosts: '~/.ssh/known_hosts', port: 2222, timeout: '30s' });
+    const cfg = sshShutdownSchema.parse({ ...base, host_key: undefined, known_hosts: '~/.ssh/known_hosts', port: 2222, timeout: '30s' });
     expect(cfg.knownHosts?.written).toBe('~/.ssh/known_hosts');
     expect(createSshShutdown(cfg).describe()).toContain('host key from ~/.ssh/known_hosts');
     expect(cfg).toMatchObject({ port: 2222, timeout: 30_000 });
