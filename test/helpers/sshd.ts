@@ -35,6 +35,9 @@ export interface SshServer {
   readonly hostKeyFingerprint: string;
   /** The host's public key line (`ssh-ed25519 AAAA… comment`), for known_hosts files. */
   readonly hostPublicKey: string;
+  /** The host's second key, ECDSA P-256, which a client only sees when it prefers that type. */
+  readonly ecdsaHostKeyFingerprint: string;
+  readonly ecdsaHostPublicKey: string;
   readonly clientKeyPath: string;
   /** A second client key, protected by `clientKeyPassphrase`. */
   readonly encryptedClientKeyPath: string;
@@ -81,10 +84,13 @@ export async function startSshd(): Promise<SshServer> {
   const password = `pw-${randomBytes(9).toString('base64url')}`;
   execFileSync('/usr/sbin/chpasswd', { input: `${SSH_TEST_USER}:${password}\n` });
 
-  const keygen = (file: string, comment: string, passphrase = ''): void => {
-    execFileSync(SSH_KEYGEN, ['-q', '-t', 'ed25519', '-N', passphrase, '-C', comment, '-f', file]);
+  const keygen = (file: string, comment: string, passphrase = '', type = 'ed25519'): void => {
+    execFileSync(SSH_KEYGEN, ['-q', '-t', type, '-N', passphrase, '-C', comment, '-f', file]);
   };
+  const fingerprintOf = (pub: string): string => execFileSync(SSH_KEYGEN, ['-l', '-E', 'sha256', '-f', pub], { encoding: 'utf8' }).split(' ')[1] as string;
   const hostKey = join(dir, 'host_ed25519');
+  const ecdsaHostKey = join(dir, 'host_ecdsa');
+  keygen(ecdsaHostKey, 'bs-test-host-ecdsa', '', 'ecdsa');
   const clientKey = join(dir, 'client_ed25519');
   const encryptedKey = join(dir, 'client_encrypted_ed25519');
   const clientKeyPassphrase = `kp-${randomBytes(9).toString('base64url')}`;
@@ -94,7 +100,6 @@ export async function startSshd(): Promise<SshServer> {
   const authorizedKeys = join(dir, 'authorized_keys');
   writeFileSync(authorizedKeys, readFileSync(`${clientKey}.pub`, 'utf8') + readFileSync(`${encryptedKey}.pub`, 'utf8'));
   chmodSync(authorizedKeys, 0o644);
-  const fingerprint = execFileSync(SSH_KEYGEN, ['-l', '-E', 'sha256', '-f', `${hostKey}.pub`], { encoding: 'utf8' }).split(' ')[1] as string;
 
   const script = join(dir, 'fake-shutdown.sh');
   writeFileSync(script, FAKE_SHUTDOWN, { mode: 0o755 });
@@ -110,6 +115,7 @@ export async function startSshd(): Promise<SshServer> {
       'ListenAddress 127.0.0.1',
       `Port ${port}`,
       `HostKey ${hostKey}`,
+      `HostKey ${ecdsaHostKey}`,
       `PidFile ${join(dir, 'sshd.pid')}`,
       // The keys live in the temp dir, whose parent /tmp is world-writable.
       'StrictModes no',
@@ -139,8 +145,10 @@ export async function startSshd(): Promise<SshServer> {
     host: '127.0.0.1',
     port,
     dir,
-    hostKeyFingerprint: fingerprint,
+    hostKeyFingerprint: fingerprintOf(`${hostKey}.pub`),
     hostPublicKey: readFileSync(`${hostKey}.pub`, 'utf8').trim(),
+    ecdsaHostKeyFingerprint: fingerprintOf(`${ecdsaHostKey}.pub`),
+    ecdsaHostPublicKey: readFileSync(`${ecdsaHostKey}.pub`, 'utf8').trim(),
     clientKeyPath: clientKey,
     encryptedClientKeyPath: encryptedKey,
     clientKeyPassphrase,

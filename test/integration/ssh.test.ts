@@ -166,6 +166,15 @@ suite('SSH shutdown against a real sshd', () => {
     expect(await recorded(() => direct({ hostKey: { knownHostsFile: hashed }, command: 'hashed-ok' }).run())).toEqual(['hashed-ok']);
   });
 
+  it('known_hosts: the handshake asks for the key type the file holds (here the server\'s second key)', async () => {
+    const ecdsaTail = sshd.ecdsaHostPublicKey.split(' ').slice(0, 2).join(' ');
+    const file = knownHosts('ecdsa', [`[127.0.0.1]:${sshd.port} ${ecdsaTail}`]);
+    let outcome: Awaited<ReturnType<SshShutdown['run']>> | undefined;
+    expect(await recorded(async () => (outcome = await direct({ hostKey: { knownHostsFile: file }, command: 'ecdsa-ok' }).run()))).toEqual(['ecdsa-ok']);
+    expect(outcome?.steps.find((s) => s.name === 'handshake')?.status).toBe(sshd.ecdsaHostKeyFingerprint);
+    expect(sshd.ecdsaHostKeyFingerprint).not.toBe(sshd.hostKeyFingerprint);
+  });
+
   it('known_hosts without the host, with another key for it, or marking it @revoked: REFUSED, nothing sent', async () => {
     const otherKey = join(scratch, 'other_host_ed25519');
     execFileSync(SSH_KEYGEN, ['-q', '-t', 'ed25519', '-N', '', '-C', 'other', '-f', otherKey]);

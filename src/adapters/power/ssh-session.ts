@@ -3,7 +3,7 @@
  * then login. Every failure becomes a BlackstartError that names user@host:port and never a secret.
  * The host key is checked during the key exchange, before any credential is sent.
  */
-import { Client, utils, type AuthMethod, type ConnectConfig, type ParsedKey } from 'ssh2';
+import { Client, utils, type AuthMethod, type ConnectConfig, type ParsedKey, type ServerHostKeyAlgorithm } from 'ssh2';
 import { BlackstartError } from '../../core/errors';
 import { tcpConnect, type TcpConnector } from '../tcp';
 import { checkKnownHost, fingerprintOf, hostKeyAlgorithmOrder, keyTypeOf, knownHostsLine, knownKeyTypes, type KnownHostEntry } from './known-hosts';
@@ -83,7 +83,9 @@ export async function openSession(
     authHandler: auth,
     // The caller's signal is the one deadline.
     readyTimeout: 0,
-    algorithms: { serverHostKey: hostKeyAlgorithmOrder('knownHosts' in check ? knownKeyTypes(check.knownHosts, target.host, target.port) : []) as never },
+    algorithms: {
+      serverHostKey: hostKeyAlgorithmOrder('knownHosts' in check ? knownKeyTypes(check.knownHosts, target.host, target.port) : []) as ServerHostKeyAlgorithm[],
+    },
   };
 
   let phase: SessionPhase = 'handshake';
@@ -98,7 +100,8 @@ export async function openSession(
     };
     const onAbort = (): void => fail(signal.reason);
     signal.addEventListener('abort', onAbort, { once: true });
-    client.on('handshake', () => {
+    // Fired again on every re-key; only the first one is a step.
+    client.once('handshake', () => {
       opts.onPhase?.('handshake', seen);
       phase = 'login';
     });
