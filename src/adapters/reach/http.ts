@@ -4,9 +4,13 @@ import { request as httpsRequest } from 'node:https';
 import { performance } from 'node:perf_hooks';
 import { roundMs, type MethodOutcome } from './outcome';
 
-/** Inclusive status ranges; [[200, 399]] is the default "2xx or 3xx". */
+/** Inclusive status ranges. */
 export type StatusRanges = readonly (readonly [number, number])[];
-export const DEFAULT_EXPECT: StatusRanges = [[200, 399]];
+/** 2xx or 3xx: a redirect to a login page still proves the server answers. */
+export const DEFAULT_EXPECT: StatusRanges = [
+  [200, 299],
+  [300, 399],
+];
 
 export interface HttpProbeSpec {
   url: string;
@@ -53,7 +57,9 @@ export function probeHttp(spec: HttpProbeSpec, timeoutMs: number): Promise<HttpO
     });
     req.once('error', (err: NodeJS.ErrnoException) => {
       if (signal.aborted) fail(`no answer within ${timeoutMs} ms`);
-      else fail(err.code === 'ECONNREFUSED' ? 'connection refused' : (err.code ?? err.message));
+      else if (err.code === 'ECONNREFUSED') fail('connection refused');
+      else if (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY/.test(err.code ?? '')) fail(`${err.code} (set insecure: true to accept this certificate)`);
+      else fail(err.code ?? err.message);
     });
     req.end();
   });
