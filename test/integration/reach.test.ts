@@ -37,7 +37,11 @@ async function probed(probe: Record<string, unknown>) {
   const waiters: { pred: (s: HostState) => boolean; resolve: () => void }[] = [];
   hub.on('host', (_id, s) => {
     states.push(s);
-    for (const w of [...waiters]) if (w.pred(s)) (waiters.splice(waiters.indexOf(w), 1), w.resolve());
+    for (const w of [...waiters]) {
+      if (!w.pred(s)) continue;
+      waiters.splice(waiters.indexOf(w), 1);
+      w.resolve();
+    }
   });
   await hub.start();
   const until = (pred: (s: HostState) => boolean, what: string): Promise<void> =>
