@@ -5,6 +5,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import type { Clock, TimerHandle } from '../../core/clock';
+import { BlackstartError } from '../../core/errors';
 import { probeHttp, type HttpProbeSpec } from './http';
 import { Hysteresis } from './hysteresis';
 import { IcmpProber } from './icmp';
@@ -100,7 +101,7 @@ export class Prober {
    * next tick. Returns the function that stops it.
    */
   watch(spec: ProbeSpec, onReport: (r: ReachReport) => void): () => void {
-    if (!spec.address && (spec.tcp?.length || spec.icmp)) throw new RangeError('a tcp or icmp probe needs an address');
+    if (!spec.address && (spec.tcp?.length || spec.icmp)) throw new BlackstartError('CONFIG', 'a tcp or icmp probe needs an address');
     const member: Member = { spec, onReport, hysteresis: new Hysteresis(spec.failAfter, spec.succeedAfter), lastLatency: null, active: true };
     let group = this.groups.get(spec.intervalMs);
     if (!group) {
