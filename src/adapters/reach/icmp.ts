@@ -1,0 +1,146 @@
+/**
+ * ICMP echo through the system's tools, because raw sockets need privileges Node does not have:
+ * one `fping` process per sweep for all hosts, or one `ping` per host when fping is missing.
+ * Every failure, including "no tool", is reported per host as an error rather than swallowed.
+ */
+import { execFile } from 'node:child_process';
+import { accessSync, constants } from 'node:fs';
+import { delimiter, join } from 'node:path';
+import { roundMs, type MethodOutcome } from './outcome';
+
+export interface RunResult {
+  /** Exit code; null when the process could not start or was killed. */
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  /** Spawn failure or kill, when there was one. */
+  failure?: string;
+}
+
+export type CommandRunner = (file: string, args: readonly string[], timeoutMs: number) => Promise<RunResult>;
+
+export const runCommand: CommandRunner = (file, args, timeoutMs) =>
+  new Promise((resolve) => {
+    execFile(file, args, { timeout: timeoutMs, killSignal: 'SIGKILL', maxBuffer: 16 << 20, env: { ...process.env, LC_ALL: 'C' } }, (err, stdout, stderr) => {
+      if (!err) return resolve({ code: 0, stdout, stderr });
+      const e = err as NodeJS.ErrnoException & { code?: number | string; killed?: boolean };
+      if (typeof e.code === 'number') return resolve({ code: e.code, stdout, stderr });
+      resolve({ code: null, stdout, stderr, failure: e.killed ? `killed after ${timeoutMs} ms` : (e.code ?? e.message) });
+    });
+  });
+
+export interface IcmpOptions {
+  /** Where to look for fping and ping; default $PATH plus the sbin folders. */
+  searchPath?: string;
+  run?: CommandRunner;
+  /** Parallel `ping` processes when falling back (fping needs only one). */
+  pingConcurrency?: number;
+}
+
+export type IcmpTool = { kind: 'fping' | 'ping'; path: string };
+
+export class IcmpProber {
+  private readonly searchPath: string;
+  private readonly run: CommandRunner;
+  private readonly pingConcurrency: number;
+
+  constructor(opts: IcmpOptions = {}) {
+    this.searchPath = opts.searchPath ?? [process.env.PATH ?? '', '/usr/sbin', '/sbin', '/usr/bin', '/bin'].join(delimiter);
+    this.run = opts.run ?? runCommand;
+    this.pingConcurrency = opts.pingConcurrency ?? 16;
+  }
+
+  /** Looked up on every sweep, so installing fping takes effect without a restart. */
+  tool(): IcmpTool | undefined {
+    for (const kind of ['fping', 'ping'] as const) {
+      for (const dir of this.searchPath.split(delimiter).filter(Boolean)) {
+        const path = join(dir, kind);
+        try {
+          accessSync(path, constants.X_OK);
+          return { kind, path };
+        } catch {
+          // not here; keep looking
+        }
+      }
+    }
+    return undefined;
+  }
+
+  async sweep(hosts: readonly string[], timeoutMs: number): Promise<Map<string, MethodOutcome>> {
+    const unique = [...new Set(hosts)];
+    if (unique.length === 0) return new Map();
+    const tool = this.tool();
+    if (!tool) return allFailed(unique, 'ICMP unavailable: neither fping nor ping found');
+    return tool.kind === 'fping' ? this.fping(tool.path, unique, timeoutMs) : this.ping(tool.path, unique, timeoutMs);
+  }
+
+  private async fping(path: string, hosts: string[], timeoutMs: number): Promise<Map<string, MethodOutcome>> {
+    // -C1 -q prints one "host : rtt" (or "host : -") line per host on stderr, easy to read back.
+    // fping spaces its packets 10 ms apart by default, hence the slack in the kill deadline.
+    const r = await this.run(path, ['-C', '1', '-q', '-t', String(Math.max(1, Math.round(timeoutMs))), ...hosts], timeoutMs + hosts.length * 12 + 2000);
+    const out = new Map<string, MethodOutcome>();
+    for (const line of r.stderr.split('\n')) {
+      const m = /^(\S+)\s+:\s+(-|[\d.]+)\s*$/.exec(line);
+      if (!m || !hosts.includes(m[1] as string)) continue;
+      const host = m[1] as string;
+      out.set(host, m[2] === '-' ? failed(`icmp ${host}: no echo reply within ${timeoutMs} ms`) : ok(Number(m[2])));
+    }
+    if (out.size === hosts.length) return out;
+    const why = fpingProblem(r);
+    for (const host of hosts) {
+      if (out.has(host)) continue;
+      const own = r.stderr.split('\n').find((l) => l.startsWith(`${host}:`) || l.startsWith(`${host} `));
+      out.set(host, failed(`icmp ${host}: ${own ? own.slice(host.length).replace(/^[\s:]+/, '') : why}`));
+    }
+    return out;
+  }
+
+  private async ping(path: string, hosts: string[], timeoutMs: number): Promise<Map<string, MethodOutcome>> {
+    const out = new Map<string, MethodOutcome>();
+    // iputils ping waits whole seconds (-W) on older versions, so round up.
+    const waitS = String(Math.max(1, Math.ceil(timeoutMs / 1000)));
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < hosts.length) {
+        const host = hosts[next++] as string;
+        const r = await this.run(path, ['-n', '-c', '1', '-W', waitS, host], timeoutMs + 2000);
+        const time = /time[=<]([\d.]+)\s*ms/.exec(r.stdout);
+        if (r.code === 0 && time) out.set(host, ok(Number(time[1])));
+        else if (r.code === 1) out.set(host, failed(`icmp ${host}: no echo reply within ${waitS} s`));
+        else out.set(host, failed(`icmp ${host}: ${pingProblem(r)}`));
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(this.pingConcurrency, hosts.length) }, worker));
+    return out;
+  }
+}
+
+function ok(latencyMs: number): MethodOutcome {
+  return { method: 'icmp', ok: true, latencyMs: roundMs(latencyMs), error: null };
+}
+
+function failed(error: string): MethodOutcome {
+  return { method: 'icmp', ok: false, latencyMs: null, error };
+}
+
+function allFailed(hosts: readonly string[], error: string): Map<string, MethodOutcome> {
+  return new Map(hosts.map((h) => [h, failed(error)]));
+}
+
+function firstLine(text: string): string {
+  return text.split('\n').find((l) => l.trim())?.trim() ?? '';
+}
+
+function fpingProblem(r: RunResult): string {
+  const text = firstLine(r.stderr);
+  if (r.failure) return `ICMP unavailable: fping did not run (${r.failure})`;
+  if (/permitted|must run as root|can't create socket|permission/i.test(r.stderr)) return `ICMP unavailable: fping not permitted (${text})`;
+  return `fping exited ${r.code}${text ? `: ${text}` : ''}`;
+}
+
+function pingProblem(r: RunResult): string {
+  const text = firstLine(r.stderr) || firstLine(r.stdout);
+  if (r.failure) return `ICMP unavailable: ping did not run (${r.failure})`;
+  if (/permitted|permission|socket/i.test(text)) return `ICMP unavailable: ping not permitted (${text})`;
+  return `ping exited ${r.code}${text ? `: ${text}` : ''}`;
+}
