@@ -37,7 +37,7 @@ export function rawToX(raw: number, format: AnalogFormat): number | null {
       return byte;
     case 'ones-complement':
       // 0xFF is "negative zero"; inverting the bits of a negative value gives its magnitude.
-      return byte & 0x80 ? -(~byte & 0x7f) : byte;
+      return byte & 0x80 ? byte - 0xff : byte;
     case 'twos-complement':
       return signed(byte, 8);
     case 'none':
@@ -94,7 +94,8 @@ export function convertReading(f: ConversionFactors, raw: number): number | null
   if (x === null) return null;
   const linear = scale10(f.m * x + scale10(f.b, f.bExp), f.rExp);
   const y = linearize(f.linearization, linear);
-  return y !== null && Number.isFinite(y) ? y : null;
+  // `+ 0` turns -0 (M < 0 and x = 0) into 0, which is what a reading of zero should print as.
+  return y !== null && Number.isFinite(y) ? y + 0 : null;
 }
 
 /**
