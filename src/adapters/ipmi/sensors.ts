@@ -264,6 +264,8 @@ export class SensorReader {
       }
       asked.add(id);
       const { bytes, next } = await this.readRecord(id);
+      // Id 0x0000 asked for "the first record"; a chain leading back to it uses its real id.
+      asked.add(bytes.readUInt16LE(0));
       records.push(decodeSdrRecord(bytes));
       if (next === LAST_RECORD) return records;
       id = next;

@@ -191,6 +191,14 @@ describe('repository walk', () => {
     expect(err.message).toMatch(/record 0x0002 comes round again/);
   });
 
+  test('a chain leading back to the first record (asked for as id 0) is caught on its real id', async () => {
+    const bmc = new FakeBmc();
+    bmc.next.set(3, 1);
+    const err = await rejection(new SensorReader(bmc.request).sdr());
+    expect(err.message).toMatch(/record 0x0001 comes round again/);
+    expect(bmc.calls.filter((c) => c.cmd === 0x23 && c.data[4] === 0)).toHaveLength(3);
+  });
+
   test('a chain longer than the record limit (a repository that never ends) stops at the limit', async () => {
     const bmc = new FakeBmc();
     const template = bmc.records[2]!;
