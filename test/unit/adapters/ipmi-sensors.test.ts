@@ -7,6 +7,7 @@
 import { decodeSdrRecord } from '../../../src/adapters/ipmi/sdr';
 import { SensorReader, type IpmiRequest } from '../../../src/adapters/ipmi/sensors';
 import { BlackstartError } from '../../../src/core/errors';
+import { prng } from '../../helpers/prng';
 import { capturedReadings, capturedRecords, parseSdrList, sdrFixture, transcript } from '../../helpers/ipmi-sdr-fixtures';
 
 class CompletionError extends BlackstartError {
@@ -340,5 +341,49 @@ describe('readings', () => {
       [2, 0],
       [5, 1],
     ]);
+  });
+});
+
+describe('fuzz', () => {
+  test('300 seeded BMCs answering garbage: every sweep resolves or rejects with a BlackstartError, in bounded requests', async () => {
+    const rnd = prng(0xb5d12);
+    const byte = (): number => Math.floor(rnd() * 256);
+    let resolved = 0;
+    for (let i = 0; i < 300; i++) {
+      let calls = 0;
+      const request: IpmiRequest = async (netFn, cmd) => {
+        calls++;
+        if (rnd() < 0.08) throw new CompletionError([0xc5, 0xca, 0xcb, 0xcc, 0xc0][Math.floor(rnd() * 5)]!);
+        if (netFn === 0x0a && cmd === 0x20) {
+          const b = Buffer.from(Array.from({ length: 14 }, byte));
+          b[1] = 1 + (b[1]! % 8);
+          return rnd() < 0.05 ? b.subarray(0, 5) : b;
+        }
+        if (netFn === 0x0a && cmd === 0x23) {
+          // Mostly plausible: a small next id (so chains loop or end) and a sensor record type.
+          const b = Buffer.from(Array.from({ length: 2 + Math.floor(rnd() * 30) }, byte));
+          if (rnd() < 0.7) b.writeUInt16LE(rnd() < 0.2 ? 0xffff : Math.floor(rnd() * 6), 0);
+          if (b.length >= 7 && rnd() < 0.7) {
+            b[5] = [1, 2, 3, 0x12][Math.floor(rnd() * 4)]!;
+            b[6] = 20 + Math.floor(rnd() * 50);
+          }
+          return b;
+        }
+        return Buffer.from(Array.from({ length: Math.floor(rnd() * 5) }, byte));
+      };
+      try {
+        const readings = await new SensorReader(request, { maxRecords: 64, chunkSize: 1 + Math.floor(rnd() * 30) }).read();
+        for (const v of Object.values(readings)) {
+          expect(['ok', 'nc', 'cr', 'nr', 'ns']).toContain(v.status);
+          if (v.value !== null) expect(Number.isFinite(v.value)).toBe(true);
+        }
+        resolved++;
+      } catch (err) {
+        if (!(err instanceof BlackstartError)) throw new Error(`BMC ${i} made the reader throw ${String(err)}`, { cause: err });
+      }
+      expect(calls).toBeLessThan(64 * 300);
+    }
+    // Some random repositories must get all the way through, or the fuzz only tests the first check.
+    expect(resolved).toBeGreaterThan(0);
   });
 });
