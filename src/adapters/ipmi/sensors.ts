@@ -266,9 +266,18 @@ export class SensorReader {
       const { bytes, next } = await this.readRecord(id);
       // Id 0x0000 asked for "the first record"; a chain leading back to it uses its real id.
       asked.add(bytes.readUInt16LE(0));
-      records.push(decodeSdrRecord(bytes));
+      records.push(this.decode(bytes));
       if (next === LAST_RECORD) return records;
       id = next;
+    }
+  }
+
+  private decode(bytes: Buffer): SdrRecord {
+    try {
+      return decodeSdrRecord(bytes);
+    } catch (err) {
+      if (!(err instanceof BlackstartError) || !this.where) throw err;
+      throw new BlackstartError(err.code, `${err.message}${this.where}`, { cause: err });
     }
   }
 

@@ -237,6 +237,14 @@ describe('repository walk', () => {
     expect(await new SensorReader(bmc.request, { chunkSize: 16 }).sdr()).toEqual(expectedRecords());
   });
 
+  test('a record the decoder refuses fails the walk with the record id and the BMC named', async () => {
+    const bmc = new FakeBmc();
+    bmc.records[1]![47] = 0xcf; // CPU Temp's name claims 15 bytes; the record has 8
+    const err = await rejection(new SensorReader(bmc.request, { where: '10.0.0.5:623' }).sdr());
+    expect(err.code).toBe('PROTOCOL');
+    expect(err.message).toMatch(/SDR record 0x0002 at offset 47: ID string.*\(10\.0\.0\.5:623\)$/);
+  });
+
   test('an empty repository needs no reservation', async () => {
     const bmc = new FakeBmc();
     bmc.records = [];
