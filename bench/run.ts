@@ -1,6 +1,7 @@
 /** `npm run bench`: every benchmark, figures side by side. Loopback only. */
 import { cpus } from 'node:os';
 import { measureDemo } from './demo-startup';
+import { measureIpmi } from './ipmi-vs-ipmitool';
 import { measureLatency } from './mqtt-latency';
 import { measureUpsSources } from './ups-latency';
 
@@ -30,6 +31,21 @@ async function main(): Promise<void> {
   const base = u.find((r) => r.how.startsWith('upsc'));
   const fast = u.find((r) => r.how.includes('poll 1s') && r.source.startsWith('NUT'));
   if (base && fast) console.log(`   NUT: upsc at the 5 s default / blackstart at 1 s, p50 ratio ${(base.p50 / fast.p50).toFixed(1)}×`);
+
+  console.log('\n4. IPMI against a real ipmi_sim: native client, one persistent session (suite 3) vs one `ipmitool -I lanplus -C 3` process per command');
+  const ipmi = await measureIpmi(30);
+  if (typeof ipmi === 'string') {
+    console.log(`   skipped: ${ipmi}`);
+    return;
+  }
+  console.log(
+    table(
+      ['command', 'ours p50', 'max', 'n', 'ipmitool p50', 'max', 'n', 'ratio (p50)'],
+      ipmi.rows.map((r) => [r.what, ms(r.ours.p50), ms(r.ours.max), String(r.ours.n), ms(r.ipmitool.p50), ms(r.ipmitool.max), String(r.ipmitool.n), `${(r.ipmitool.p50 / r.ours.p50).toFixed(1)}×`]),
+    ),
+  );
+  console.log(`   session open p50: suite 3 ${ms(ipmi.openSuite3)}, auto ${ms(ipmi.openAuto)} (chose ${String(ipmi.autoSuite)})`);
+  console.log('   ipmi_sim forks its chassis script for every Get Chassis Status, for both clients; Get Device ID has no such cost.');
 }
 
 function table(head: string[], rows: string[][]): string {

@@ -8,6 +8,7 @@ import { systemClock } from '../core/clock';
 import { Hub } from '../core/hub';
 import { silentLogger, type Logger } from '../core/logger';
 import type { Config, HostConfig, UpsConfig } from '../config/schema';
+import { IpmiHost } from './host/ipmi';
 import { SimulatedHost } from './host/simulated';
 import { createApcSmartSource } from './ups/apc-smart';
 import { createApcupsdSource } from './ups/apcupsd';
@@ -44,6 +45,7 @@ export function upsAdapters(id: string, cfg: UpsConfig, deps: SourceDeps): Adapt
 export function hostAdapters(id: string, cfg: HostConfig): Adapter[] {
   const out: Adapter[] = [];
   if (cfg.simulated) out.push(new SimulatedHost(id, cfg.simulated));
+  if (cfg.ipmi) out.push(new IpmiHost(id, cfg.ipmi));
   return out;
 }
 

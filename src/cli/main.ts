@@ -2,6 +2,7 @@
 import { Command, Option } from 'commander';
 import { LOG_LEVELS } from '../core/logger';
 import { checkCommand } from './check';
+import { IPMI_VERBS, ipmiCommand, type IpmiOptions } from './ipmi';
 import { runCommand } from './run';
 import { upsListCommand, upsStatusCommand, type UpsStatusOptions } from './ups';
 import { version } from './version';
@@ -53,6 +54,24 @@ export function buildProgram(): Command {
     .option('--timeout <duration>', 'longest wait for one answer (default 3s)')
     .action(async (url: string, o: { json?: boolean; timeout?: string }) => {
       process.exitCode = await upsListCommand(url, o);
+    });
+
+  program
+    .command('ipmi')
+    .description("drive a server's management board (BMC) over IPMI 2.0 / RMCP+, without ipmitool")
+    .argument('<command>', IPMI_VERBS.join(' | '))
+    .requiredOption('--host <host>', 'BMC address')
+    .option('--port <port>', 'BMC UDP port (default 623)')
+    .requiredOption('--user <name>', 'BMC user name ("" for the anonymous user)')
+    .option('--password-env <var>', 'BMC password from this environment variable')
+    .option('--password-file <file>', 'BMC password from this file')
+    .option('--cipher <suite>', 'cipher suite: auto (default), 17, 3, 2, 1, 0, or ipmi15 for an IPMI 1.5 session')
+    .option('--privilege <level>', 'user, operator (default) or administrator')
+    .option('--timeout <duration>', 'wait per attempt (default 1s)')
+    .option('--retries <n>', 'attempts after the first (default 4)')
+    .option('--json', 'print JSON: status {"power": "on"|"off", ...}; sensors {"<name>": {value, unit, status}}')
+    .action(async (verb: string, o: IpmiOptions) => {
+      process.exitCode = await ipmiCommand(verb, { ...o, ...program.opts<{ logLevel?: string }>() });
     });
 
   return program;

@@ -3,6 +3,7 @@
  * nothing here is written twice.
  */
 import { z } from 'zod';
+import { ipmiHostSchema } from '../adapters/host/ipmi/config';
 import { simulatedHostSchema } from '../adapters/host/simulated/config';
 import { apcSmartSchema } from '../adapters/ups/apc-smart/config';
 import { apcupsdSchema } from '../adapters/ups/apcupsd/config';
@@ -84,10 +85,15 @@ export const upsSchema = section({
 
 export const hostSchema = section({
   name: z.string().min(1).optional(),
+  /** The server's management board (BMC): chassis power, sensors, power actions. */
+  ipmi: ipmiHostSchema.optional(),
   simulated: simulatedHostSchema.optional(),
 }).superRefine((h, ctx) => {
-  if (!h.simulated) {
-    ctx.addIssue({ code: 'custom', message: 'nothing to watch or control this host with: add simulated' });
+  if (!h.simulated && !h.ipmi) {
+    ctx.addIssue({ code: 'custom', message: 'nothing to watch or control this host with: add ipmi (or simulated)' });
+  }
+  if (h.simulated && h.ipmi) {
+    ctx.addIssue({ code: 'custom', path: ['simulated'], message: 'simulated stands in for a real machine: give simulated or ipmi, not both' });
   }
 });
 

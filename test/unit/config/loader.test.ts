@@ -148,8 +148,9 @@ describe('config: documentation', () => {
     const readme = readFileSync(join(repoRoot(), 'README.md'), 'utf8');
     const block = /```yaml\n([\s\S]*?)```/.exec(readme)?.[1];
     expect(block).toBeDefined();
-    const { config } = parseConfig(block as string, { env: { NUT_PASSWORD: 'x' } });
-    expect(Object.keys(config.hosts)).toEqual(['nas']);
+    const { config } = parseConfig(block as string, { env: { NUT_PASSWORD: 'x', DB_BMC_PASSWORD: 'y' } });
+    expect(Object.keys(config.hosts)).toEqual(['db', 'nas']);
+    expect(config.hosts.db?.ipmi).toMatchObject({ host: '10.0.0.21', privilege: 'operator', cipherSuite: 'auto', sensorInterval: 30_000 });
     expect(Object.keys(config.ups)).toEqual(['server_room', 'office', 'closet', 'rack']);
     expect(config.ups.rack?.simulated?.timeline).toHaveLength(4);
   });
