@@ -3,6 +3,7 @@
  * so the core never depends on a device protocol.
  */
 import type { Adapter } from '../core/adapter';
+import { AgentLink, type AgentRequester } from '../core/agent-link';
 import type { Clock } from '../core/clock';
 import { systemClock } from '../core/clock';
 import { Hub } from '../core/hub';
@@ -42,7 +43,12 @@ export function upsAdapters(id: string, cfg: UpsConfig, deps: SourceDeps): Adapt
   return out;
 }
 
-export function hostAdapters(id: string, cfg: HostConfig): Adapter[] {
+export interface HostDeps {
+  /** Reaches `blackstart agent`s over MQTT (shutdown and Wake-on-LAN relay). */
+  agents: AgentRequester;
+}
+
+export function hostAdapters(id: string, cfg: HostConfig, _deps: HostDeps = { agents: new AgentLink() }): Adapter[] {
   const out: Adapter[] = [];
   if (cfg.simulated) out.push(new SimulatedHost(id, cfg.simulated));
   if (cfg.ipmi) out.push(new IpmiHost(id, cfg.ipmi));
@@ -50,7 +56,7 @@ export function hostAdapters(id: string, cfg: HostConfig): Adapter[] {
 }
 
 /** A hub holding every UPS and host of the config, with their adapters attached (not yet started). */
-export function buildHub(config: Config, deps: { clock?: Clock; log?: Logger } = {}): Hub {
+export function buildHub(config: Config, deps: { clock?: Clock; log?: Logger; agents?: AgentRequester } = {}): Hub {
   const hub = new Hub(deps);
   const sourceDeps: SourceDeps = { clock: deps.clock ?? systemClock, log: deps.log ?? silentLogger() };
   for (const [id, cfg] of Object.entries(config.ups)) {
@@ -59,7 +65,7 @@ export function buildHub(config: Config, deps: { clock?: Clock; log?: Logger } =
   }
   for (const [id, cfg] of Object.entries(config.hosts)) {
     hub.addHost(id, cfg.name ?? id);
-    hostAdapters(id, cfg).forEach((a) => hub.attach(a));
+    hostAdapters(id, cfg, { agents: deps.agents ?? new AgentLink() }).forEach((a) => hub.attach(a));
   }
   return hub;
 }
