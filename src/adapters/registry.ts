@@ -4,12 +4,20 @@
  */
 import type { Adapter } from '../core/adapter';
 import { AgentLink, type AgentRequester } from '../core/agent-link';
+import { BlackstartError } from '../core/errors';
 import type { Clock } from '../core/clock';
 import { systemClock } from '../core/clock';
 import { Hub } from '../core/hub';
 import { silentLogger, type Logger } from '../core/logger';
 import type { Config, HostConfig, UpsConfig } from '../config/schema';
-import { IpmiHost } from './host/ipmi';
+import { IpmiHost, ipmiClientOptions, nativeBmc } from './host/ipmi';
+import { ProbeHost } from './host/probe';
+import { ShutdownHost } from './host/shutdown';
+import { WolHost } from './host/wol';
+import { createCommandShutdown, createHttpShutdown, type ShutdownMethod } from './power';
+import { IpmiSoftOff } from './power/ipmi-soft-off';
+import { createSshShutdown } from './power/ssh-config';
+import { Prober } from './reach/prober';
 import { SimulatedHost } from './host/simulated';
 import { createApcSmartSource } from './ups/apc-smart';
 import { createApcupsdSource } from './ups/apcupsd';
@@ -46,13 +54,45 @@ export function upsAdapters(id: string, cfg: UpsConfig, deps: SourceDeps): Adapt
 export interface HostDeps {
   /** Reaches `blackstart agent`s over MQTT (shutdown and Wake-on-LAN relay). */
   agents: AgentRequester;
+  /** One prober for every host, so probes share timers and one fping per sweep. */
+  prober?: Prober;
+  clock?: Clock;
+  log?: Logger;
 }
 
-export function hostAdapters(id: string, cfg: HostConfig, _deps: HostDeps = { agents: new AgentLink() }): Adapter[] {
+export function hostAdapters(id: string, cfg: HostConfig, deps: HostDeps = { agents: new AgentLink() }): Adapter[] {
   const out: Adapter[] = [];
   if (cfg.simulated) out.push(new SimulatedHost(id, cfg.simulated));
+  if (cfg.probe) out.push(new ProbeHost(id, cfg.probe, { ...(deps.prober ? { prober: deps.prober } : {}), ...(cfg.address ? { address: cfg.address } : {}) }));
   if (cfg.ipmi) out.push(new IpmiHost(id, cfg.ipmi));
+  if (cfg.wol) {
+    out.push(
+      new WolHost(id, cfg.wol, {
+        // The SecureOn password stays here: it never goes over MQTT; an agent that relays uses its own.
+        relay: async (agentId, target) => {
+          const reply = await deps.agents.request(agentId, { action: 'wake', args: { mac: target.mac } }, 10_000);
+          if (!reply.ok) throw new BlackstartError(reply.error?.code ?? 'REFUSED', `agent "${agentId}": ${reply.error?.message ?? 'wake refused'}`);
+        },
+      }),
+    );
+  }
+  if (cfg.shutdown) {
+    const method = shutdownMethod(id, cfg, deps);
+    out.push(new ShutdownHost(id, method, { verifiable: Boolean(cfg.probe || cfg.ipmi), verifyWithinMs: cfg.shutdown.verifyWithin }));
+  }
   return out;
+}
+
+function shutdownMethod(id: string, cfg: HostConfig, deps: HostDeps): ShutdownMethod {
+  const s = cfg.shutdown;
+  const log = deps.log?.child({ host: id });
+  const logDep = log ? { log } : {};
+  if (s?.ssh) return createSshShutdown(s.ssh, logDep);
+  if (s?.http) return createHttpShutdown(s.http, logDep);
+  if (s?.command) return createCommandShutdown(s.command, logDep);
+  const ipmi = cfg.ipmi;
+  if (s?.ipmi && ipmi) return new IpmiSoftOff(() => nativeBmc({ ...ipmiClientOptions(ipmi, logDep), keepAliveMs: 0 }));
+  throw new BlackstartError('INTERNAL', `host ${id}: shutdown block without a usable method`);
 }
 
 /** A hub holding every UPS and host of the config, with their adapters attached (not yet started). */
@@ -63,9 +103,11 @@ export function buildHub(config: Config, deps: { clock?: Clock; log?: Logger; ag
     hub.addUps(id, cfg.name ?? id);
     upsAdapters(id, cfg, { ...sourceDeps, log: sourceDeps.log.child({ ups: id }) }).forEach((a) => hub.attach(a));
   }
+  const agents = deps.agents ?? new AgentLink();
+  const prober = new Prober({ clock: sourceDeps.clock });
   for (const [id, cfg] of Object.entries(config.hosts)) {
     hub.addHost(id, cfg.name ?? id);
-    hostAdapters(id, cfg, { agents: deps.agents ?? new AgentLink() }).forEach((a) => hub.attach(a));
+    hostAdapters(id, cfg, { agents, prober, clock: sourceDeps.clock, log: sourceDeps.log }).forEach((a) => hub.attach(a));
   }
   return hub;
 }

@@ -2,6 +2,7 @@
 import { Command, Option } from 'commander';
 import { LOG_LEVELS } from '../core/logger';
 import { checkCommand } from './check';
+import { probeCommand, shutdownCommand, wakeCommand, type WakeOptions } from './host';
 import { IPMI_VERBS, ipmiCommand, type IpmiOptions } from './ipmi';
 import { runCommand } from './run';
 import { upsListCommand, upsStatusCommand, type UpsStatusOptions } from './ups';
@@ -72,6 +73,42 @@ export function buildProgram(): Command {
     .option('--json', 'print JSON: status {"power": "on"|"off", ...}; sensors {"<name>": {value, unit, status}}')
     .action(async (verb: string, o: IpmiOptions) => {
       process.exitCode = await ipmiCommand(verb, { ...o, ...program.opts<{ logLevel?: string }>() });
+    });
+
+  program
+    .command('wake')
+    .description('send Wake-on-LAN magic packets to a host of the config, or to a MAC address')
+    .argument('<host|MAC>', 'a host id from the config (with -c), or a MAC such as aa:bb:cc:dd:ee:ff')
+    .option('-c, --config <file>', 'YAML config file (the host\'s wol block)')
+    .option('--address <addr>', 'destination, usually the LAN\'s directed broadcast (default 255.255.255.255)')
+    .option('--port <port>', 'UDP port (default 9)')
+    .option('--password <secureon>', 'SecureOn password, 4 or 6 bytes (aa:bb:cc:dd or 1.2.3.4)')
+    .option('--password-env <var>', 'SecureOn password from this environment variable')
+    .option('--repeat <n>', 'packets to send (default 3)')
+    .option('--json', 'print the result as JSON')
+    .action(async (target: string, o: WakeOptions) => {
+      process.exitCode = await wakeCommand(target, { ...o, ...program.opts<{ logLevel?: string }>() });
+    });
+
+  program
+    .command('shutdown')
+    .description("shut a host down by its declared method, then wait until it stops answering (or its BMC reads off)")
+    .argument('<host>', 'host id from the config')
+    .requiredOption('-c, --config <file>', 'YAML config file')
+    .option('--dry-run', 'check the way in (login, host key, BMC) and say what would be sent, without shutting anything down')
+    .option('--json', 'print the result as JSON (as on blackstart/host/<host>/result)')
+    .action(async (host: string, o: { config: string; dryRun?: boolean; json?: boolean }) => {
+      process.exitCode = await shutdownCommand(host, { ...o, ...program.opts<{ logLevel?: string }>() });
+    });
+
+  program
+    .command('probe')
+    .description("probe a host once as its probe block says; exit 0 when it answers, 4 when it does not")
+    .argument('<host>', 'host id from the config')
+    .requiredOption('-c, --config <file>', 'YAML config file')
+    .option('--json', 'print the host state as JSON (as on blackstart/host/<host>)')
+    .action(async (host: string, o: { config: string; json?: boolean }) => {
+      process.exitCode = await probeCommand(host, { ...o, ...program.opts<{ logLevel?: string }>() });
     });
 
   return program;

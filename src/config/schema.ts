@@ -4,6 +4,9 @@
  */
 import { z } from 'zod';
 import { ipmiHostSchema } from '../adapters/host/ipmi/config';
+import { shutdownSchema } from '../adapters/host/shutdown/config';
+import { wolSchema } from '../adapters/power/wol-config';
+import { probeSchema } from '../adapters/reach/config';
 import { simulatedHostSchema } from '../adapters/host/simulated/config';
 import { apcSmartSchema } from '../adapters/ups/apc-smart/config';
 import { apcupsdSchema } from '../adapters/ups/apcupsd/config';
@@ -85,15 +88,31 @@ export const upsSchema = section({
 
 export const hostSchema = section({
   name: z.string().min(1).optional(),
+  /** The host's own name or address: what probes (and, by default, SSH) connect to. */
+  address: z.string().min(1).optional(),
   /** The server's management board (BMC): chassis power, sensors, power actions. */
   ipmi: ipmiHostSchema.optional(),
+  /** How to tell whether it answers: TCP ports, ICMP, HTTP. */
+  probe: probeSchema.optional(),
+  /** Wake-on-LAN: the `wake` action. */
+  wol: wolSchema.optional(),
+  /** The one way to shut it down gracefully: the `shutdown` action. */
+  shutdown: shutdownSchema.optional(),
   simulated: simulatedHostSchema.optional(),
 }).superRefine((h, ctx) => {
-  if (!h.simulated && !h.ipmi) {
-    ctx.addIssue({ code: 'custom', message: 'nothing to watch or control this host with: add ipmi (or simulated)' });
+  const real = ['ipmi', 'probe', 'wol', 'shutdown'] as const;
+  const given = real.filter((k) => h[k] !== undefined);
+  if (!h.simulated && given.length === 0) {
+    ctx.addIssue({ code: 'custom', message: 'nothing to watch or control this host with: add ipmi, probe, wol or shutdown (or simulated)' });
   }
-  if (h.simulated && h.ipmi) {
-    ctx.addIssue({ code: 'custom', path: ['simulated'], message: 'simulated stands in for a real machine: give simulated or ipmi, not both' });
+  if (h.simulated && given.length > 0) {
+    ctx.addIssue({ code: 'custom', path: ['simulated'], message: `simulated stands in for a real machine: give simulated or ${given.join(', ')}, not both` });
+  }
+  if (h.shutdown?.ipmi && !h.ipmi) {
+    ctx.addIssue({ code: 'custom', path: ['shutdown', 'ipmi'], message: "soft-off goes through the host's BMC: add an ipmi block to this host" });
+  }
+  if (h.probe && !h.probe.address && !h.address && (h.probe.tcp || h.probe.icmp)) {
+    ctx.addIssue({ code: 'custom', path: ['probe'], message: 'probing by tcp or icmp needs an address: set address on the host or probe.address' });
   }
 });
 

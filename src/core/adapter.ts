@@ -11,10 +11,15 @@ export interface AdapterContext<K extends DeviceKind = DeviceKind> {
   readonly log: Logger;
   /** Merges a partial reading into the device's state; the hub stamps times and derives events. */
   update(patch: Partial<StateOf<K>>): void;
+  /** The device's state as the hub holds it now (all adapters' facts merged). */
+  current(): StateOf<K>;
   /** Replaces the device's sensor readings (hosts only). */
   sensors(readings: SensorMap): void;
   emit(event: Omit<BlackstartEvent, 'at' | 'ups' | 'host'>): void;
 }
+
+/** Facts an action reports back; snake_cased into the MQTT result's `detail`. */
+export type CommandDetail = Record<string, unknown>;
 
 export interface CommandRequest {
   action: string;
@@ -38,6 +43,11 @@ export interface Adapter<K extends DeviceKind = DeviceKind> {
   readonly capabilities: readonly string[];
   start(ctx: AdapterContext<K>): Promise<void> | void;
   stop(): Promise<void> | void;
-  /** Carries out an action; resolves when the device accepted it, rejects with a BlackstartError. */
-  execute(request: CommandRequest): Promise<void>;
+  /**
+   * Carries out an action; resolves when the device accepted it (optionally with facts for the
+   * result, e.g. how a shutdown was verified), rejects with a BlackstartError.
+   */
+  execute(request: CommandRequest): Promise<void | CommandDetail>;
+  /** Longest an action may take, when longer than the hub's default (a verified shutdown). */
+  timeoutFor?(action: string): number | undefined;
 }

@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import type { Adapter, AdapterContext, CommandRequest } from './adapter';
+import type { Adapter, AdapterContext, CommandDetail, CommandRequest, StateOf } from './adapter';
 import { systemClock, type Clock } from './clock';
 import { BlackstartError, toBlackstartError, type ErrorCode } from './errors';
 import type { BlackstartEvent } from './events';
@@ -37,6 +37,8 @@ export interface CommandResult {
   ok: boolean;
   error?: { code: ErrorCode; message: string };
   tookMs: number;
+  /** What the adapter reported on success (e.g. how a shutdown was verified). */
+  detail?: CommandDetail;
 }
 
 export interface HubEvents {
@@ -238,7 +240,7 @@ export class Hub extends EventEmitter<HubEvents> {
    */
   async execute(device: DeviceRef, request: CommandRequest): Promise<CommandResult> {
     const startedAt = this.clock.now();
-    const finish = (error?: BlackstartError): CommandResult => {
+    const finish = (error?: BlackstartError, detail?: CommandDetail): CommandResult => {
       const result: CommandResult = {
         id: request.id ?? null,
         action: request.action,
@@ -246,6 +248,7 @@ export class Hub extends EventEmitter<HubEvents> {
         tookMs: this.clock.now() - startedAt,
       };
       if (error) result.error = error.toJSON();
+      if (detail && !error) result.detail = detail;
       this.safeEmit('result', { ...device }, result);
       return result;
     };
@@ -256,8 +259,12 @@ export class Hub extends EventEmitter<HubEvents> {
     const key = `${device.kind}/${device.id}`;
     const previous = this.queues.get(key) ?? Promise.resolve();
     const run = previous.then(() => this.runWithTimeout(adapter, request));
+    let detail: CommandDetail | undefined;
     const settled = run.then(
-      () => undefined,
+      (d) => {
+        detail = d ?? undefined;
+        return undefined;
+      },
       (err: unknown) => toBlackstartError(err),
     );
     this.queues.set(key, settled);
@@ -272,7 +279,7 @@ export class Hub extends EventEmitter<HubEvents> {
         detail: { action: request.action, code: error.code },
       });
     }
-    return finish(error);
+    return finish(error, detail);
   }
 
   private route(device: DeviceRef, action: string): Adapter | BlackstartError {
@@ -293,11 +300,12 @@ export class Hub extends EventEmitter<HubEvents> {
     return adapter;
   }
 
-  private runWithTimeout(adapter: Adapter, request: CommandRequest): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
+  private runWithTimeout(adapter: Adapter, request: CommandRequest): Promise<void | CommandDetail> {
+    const limit = adapter.timeoutFor?.(request.action) ?? this.commandTimeoutMs;
+    return new Promise<void | CommandDetail>((resolve, reject) => {
       const timer = this.clock.setTimeout(() => {
-        reject(new BlackstartError('TIMEOUT', `${request.action} did not finish within ${this.commandTimeoutMs} ms`));
-      }, this.commandTimeoutMs);
+        reject(new BlackstartError('TIMEOUT', `${request.action} did not finish within ${limit} ms`));
+      }, limit);
       Promise.resolve()
         .then(() => adapter.execute(request))
         .then(resolve, reject)
@@ -324,6 +332,11 @@ export class Hub extends EventEmitter<HubEvents> {
       update: (patch) => {
         if (kind === 'ups') this.updateUps(deviceId, patch as Partial<UpsState>);
         else this.updateHost(deviceId, patch as Partial<HostState>);
+      },
+      current: () => {
+        const state = kind === 'ups' ? this.ups(deviceId) : this.host(deviceId);
+        if (!state) throw new BlackstartError('INTERNAL', `${adapter.name}: its device is not in the hub`);
+        return state as StateOf<typeof kind>;
       },
       sensors: (readings) => {
         if (kind !== 'host') throw new BlackstartError('INTERNAL', `${adapter.name}: sensors belong to hosts`);

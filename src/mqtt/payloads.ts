@@ -38,7 +38,7 @@ export function eventPayload(e: BlackstartEvent): Record<string, unknown> {
 }
 
 export function resultPayload(r: CommandResult): Record<string, unknown> {
-  return { id: r.id, action: r.action, ok: r.ok, ...(r.error ? { error: r.error } : {}), took_ms: r.tookMs };
+  return { id: r.id, action: r.action, ok: r.ok, ...(r.error ? { error: r.error } : {}), took_ms: r.tookMs, ...(r.detail ? { detail: snakeKeys(r.detail) } : {}) };
 }
 
 export function encode(payload: unknown): string {

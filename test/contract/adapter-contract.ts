@@ -68,7 +68,7 @@ export function adapterContract(label: string, make: () => Promise<AdapterFixtur
 
     it('rejects an action outside its capabilities with a coded error, asynchronously', async () => {
       await hub.start();
-      let promise: Promise<void> | undefined;
+      let promise: Promise<unknown> | undefined;
       expect(() => {
         promise = fx.adapter.execute({ action: 'no_such_action' });
       }).not.toThrow();

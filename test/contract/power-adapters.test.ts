@@ -1,4 +1,6 @@
 import { ProbeHost, probeSchema } from '../../src/adapters/host/probe';
+import { ShutdownHost } from '../../src/adapters/host/shutdown';
+import { CommandMethod } from '../../src/adapters/power';
 import { WolHost, wolSchema } from '../../src/adapters/host/wol';
 import type { WolSocketFactory } from '../../src/adapters/power/wol';
 import { WolSender } from '../../src/adapters/power/wol';
@@ -32,5 +34,14 @@ adapterContract(
     const cfg = wolSchema.parse({ mac: '00:1b:21:3a:4c:5d', address: '192.0.2.255', spacing: '0ms' });
     return { adapter: new WolHost('nas', cfg, { sender: new WolSender({ clock, socketFactory: recordingSockets }) }), clock };
   },
+  { reportsState: false },
+);
+
+adapterContract(
+  'shutdown host (command method)',
+  () => ({
+    adapter: new ShutdownHost('nas', new CommandMethod({ argv: ['/bin/true'] }), { verifiable: false, verifyWithinMs: 5000 }),
+    clock: new FakeClock(),
+  }),
   { reportsState: false },
 );

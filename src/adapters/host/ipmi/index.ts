@@ -6,7 +6,8 @@ import type { Adapter, AdapterContext, CommandRequest } from '../../../core/adap
 import type { Clock, TimerHandle } from '../../../core/clock';
 import { BlackstartError, toBlackstartError } from '../../../core/errors';
 import type { Logger } from '../../../core/logger';
-import type { HostPhase, HostState, SensorMap } from '../../../core/state';
+import { derivePhase, settledPhase } from '../../../core/host-phase';
+import type { HostState, SensorMap } from '../../../core/state';
 import { IpmiClient, type IpmiClientOptions } from '../../ipmi/client';
 import { SensorReader } from '../../ipmi/sensors';
 import type { IpmiHostConfig } from './config';
@@ -137,7 +138,12 @@ export class IpmiHost implements Adapter<'host'> {
       const { power } = await bmc.chassisStatus();
       if (gen !== this.generation) return;
       this.noteRecovered(ctx);
-      const patch: Partial<HostState> = { power, phase: this.phaseFor(power, ctx.clock.now()), lastError: null };
+      const current = ctx.current();
+      if (power === 'off') this.softOffUntil = 0;
+      // An OS that ignored the ACPI request is running again as far as we can tell.
+      const gaveUp = current.phase === 'shutting_down' && this.softOffUntil !== 0 && ctx.clock.now() >= this.softOffUntil;
+      if (gaveUp) this.softOffUntil = 0;
+      const patch: Partial<HostState> = { power, phase: derivePhase(gaveUp ? { ...current, phase: settledPhase(current) } : current, { power }), lastError: null };
       ctx.update(patch);
     } catch (err) {
       if (gen !== this.generation) return;
@@ -165,18 +171,6 @@ export class IpmiHost implements Adapter<'host'> {
         this.sensorTimer = this.ctx.clock.setTimeout(() => void this.pollSensors(gen), this.cfg.sensorInterval);
       }
     }
-  }
-
-  /**
-   * The BMC knows power, not whether the OS answers: power off is `down`, power on is `running`
-   * (reachability probes refine this), and a pending soft-off is `shutting_down`.
-   */
-  private phaseFor(power: 'on' | 'off', now: number): HostPhase {
-    if (power === 'off') {
-      this.softOffUntil = 0;
-      return 'down';
-    }
-    return now < this.softOffUntil ? 'shutting_down' : 'running';
   }
 
   private noteFailure(ctx: AdapterContext<'host'>, err: unknown): void {

@@ -1,5 +1,6 @@
 import type { Adapter, AdapterContext, CommandRequest } from '../../../core/adapter';
 import { BlackstartError } from '../../../core/errors';
+import { derivePhase } from '../../../core/host-phase';
 import type { ProbeConfig } from '../../reach/config';
 import { Prober, type ProbeSpec, type ReachReport } from '../../reach/prober';
 
@@ -13,9 +14,9 @@ export interface ProbeHostOptions {
 }
 
 /**
- * Says whether a host answers. It reports `reachable`, `latencyMs`, `lastError` and a phase
- * derived from reachability alone: `running` while reachable, `unreachable` otherwise. It cannot
- * tell "down" from "hung"; an adapter that sees power (IPMI) can, and its word should win.
+ * Says whether a host answers. It reports `reachable`, `latencyMs`, `lastError`, and the phase
+ * by the shared rule (core/host-phase): with IPMI on the same host, power off means down even
+ * while a probe still fails.
  */
 export class ProbeHost implements Adapter<'host'> {
   readonly kind = 'host' as const;
@@ -50,7 +51,12 @@ export class ProbeHost implements Adapter<'host'> {
     this.unwatch?.();
     const prober = this.opts.prober ?? new Prober({ clock: ctx.clock });
     this.unwatch = prober.watch(this.spec, (r: ReachReport) =>
-      ctx.update({ reachable: r.reachable, latencyMs: r.latencyMs, lastError: r.lastError, phase: r.reachable ? 'running' : 'unreachable' }),
+      ctx.update({
+        reachable: r.reachable,
+        latencyMs: r.latencyMs,
+        lastError: r.lastError,
+        phase: derivePhase(ctx.current(), { reachable: r.reachable }),
+      }),
     );
   }
 

@@ -1,5 +1,7 @@
 import type { Adapter, AdapterContext, CommandRequest } from '../../../core/adapter';
+import type { TimerHandle } from '../../../core/clock';
 import { BlackstartError } from '../../../core/errors';
+import { settledPhase } from '../../../core/host-phase';
 import type { WolConfig } from '../../power/wol-config';
 import { parsePassword } from '../../power/wol-codec';
 import { WolSender, type WolSendReport, type WolTarget } from '../../power/wol';
@@ -14,10 +16,13 @@ export interface WolHostOptions {
   relay?: WolRelay;
 }
 
+/** How long a host shows `waking` without answering before we stop saying so. */
+const WAKE_WINDOW_MS = 10 * 60_000;
+
 /**
  * Wakes a host with magic packets. It knows nothing about whether the host is up, so it
- * reports no state: start() only checks the password, and the phase is left to the adapters
- * that can see the host (probe, IPMI).
+ * reports no state at start (start() only checks the password). After a wake it marks a host
+ * that was down `waking`; the adapters that can see the host (probe, IPMI) end that.
  */
 export class WolHost implements Adapter<'host'> {
   readonly kind = 'host' as const;
@@ -26,6 +31,7 @@ export class WolHost implements Adapter<'host'> {
   private ctx: AdapterContext<'host'> | undefined;
   private readonly sender: WolSender | undefined;
   private password: Buffer | undefined;
+  private wakeTimer: TimerHandle | undefined;
 
   constructor(
     readonly deviceId: string,
@@ -44,7 +50,19 @@ export class WolHost implements Adapter<'host'> {
   }
 
   stop(): void {
+    this.ctx?.clock.clearTimeout(this.wakeTimer);
     this.ctx = undefined;
+  }
+
+  private markWaking(ctx: AdapterContext<'host'>): void {
+    const phase = ctx.current().phase;
+    if (phase !== 'down' && phase !== 'unreachable') return;
+    ctx.update({ phase: 'waking' });
+    ctx.clock.clearTimeout(this.wakeTimer);
+    this.wakeTimer = ctx.clock.setTimeout(() => {
+      const now = ctx.current();
+      if (this.ctx === ctx && now.phase === 'waking') ctx.update({ phase: settledPhase(now) });
+    }, WAKE_WINDOW_MS);
   }
 
   async execute(request: CommandRequest): Promise<void> {
@@ -67,10 +85,12 @@ export class WolHost implements Adapter<'host'> {
       if (!this.opts.relay) throw new BlackstartError('UNSUPPORTED', `${this.name}: relaying through agent "${this.cfg.relay}" is not available here`);
       await this.opts.relay(this.cfg.relay, target);
       ctx.log.info({ relay: this.cfg.relay, mac: this.cfg.mac }, 'wake-on-LAN handed to agent');
+      this.markWaking(ctx);
       return;
     }
     const sender = this.sender ?? new WolSender({ clock: ctx.clock });
     const report: WolSendReport = await sender.send(target);
     ctx.log.info({ mac: report.mac, to: `${report.address}:${report.port}`, packets: report.sent, secure_on: Boolean(this.password) }, 'wake-on-LAN sent');
+    this.markWaking(ctx);
   }
 }

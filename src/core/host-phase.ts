@@ -1,0 +1,34 @@
+/**
+ * One rule for a host's phase, whichever adapter learned something new. Several adapters feed
+ * one host (probes see whether it answers, IPMI sees power, shutdown and wake methods start
+ * transitions); each calls this with its own new fact and the state the hub holds, so the
+ * phase never depends on which of them spoke last.
+ */
+import type { HostPhase, HostState, PowerState } from './state';
+
+export interface HostFacts {
+  power?: PowerState;
+  reachable?: boolean | null;
+}
+
+export function derivePhase(prev: HostState, facts: HostFacts): HostPhase {
+  const power = facts.power ?? prev.power;
+  const reachable = facts.reachable === undefined ? prev.reachable : facts.reachable;
+  if (power === 'off') return 'down';
+  if (prev.phase === 'shutting_down') {
+    // Without a BMC, "stopped answering" is the only sign a shutdown finished.
+    if (reachable === false && power !== 'on') return 'down';
+    return 'shutting_down';
+  }
+  if (prev.phase === 'waking' && reachable !== true) return 'waking';
+  if (reachable === true) return 'running';
+  if (reachable === false) return prev.phase === 'down' && power !== 'on' ? 'down' : 'unreachable';
+  // Nobody probes this host: power is all we know.
+  if (power === 'on') return 'running';
+  return prev.phase;
+}
+
+/** The phase once a pending transition (shutting down, waking) is given up on. */
+export function settledPhase(prev: HostState): HostPhase {
+  return derivePhase({ ...prev, phase: prev.phase === 'shutting_down' || prev.phase === 'waking' ? 'unreachable' : prev.phase }, {});
+}

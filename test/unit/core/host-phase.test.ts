@@ -1,0 +1,41 @@
+import { derivePhase, settledPhase } from '../../../src/core/host-phase';
+import { initialHostState, type HostState } from '../../../src/core/state';
+
+const state = (patch: Partial<HostState>): HostState => ({ ...initialHostState(0), ...patch });
+
+describe('host phase: one rule for every adapter', () => {
+  it('power off is down, whatever a probe says', () => {
+    expect(derivePhase(state({ phase: 'running', reachable: true }), { power: 'off' })).toBe('down');
+    expect(derivePhase(state({ phase: 'running', power: 'off' }), { reachable: true })).toBe('down');
+  });
+
+  it('answers mean running; silence means unreachable while powered, down after being down', () => {
+    expect(derivePhase(state({ phase: 'unreachable' }), { reachable: true })).toBe('running');
+    expect(derivePhase(state({ phase: 'running', power: 'on' }), { reachable: false })).toBe('unreachable');
+    expect(derivePhase(state({ phase: 'down', power: 'unknown' }), { reachable: false })).toBe('down');
+    expect(derivePhase(state({ phase: 'down', power: 'on' }), { reachable: false })).toBe('unreachable');
+  });
+
+  it('a shutdown in progress ends when power reads off, or, without a BMC, when the host stops answering', () => {
+    expect(derivePhase(state({ phase: 'shutting_down', power: 'on', reachable: true }), { reachable: false })).toBe('shutting_down');
+    expect(derivePhase(state({ phase: 'shutting_down', power: 'on' }), { power: 'off' })).toBe('down');
+    expect(derivePhase(state({ phase: 'shutting_down', power: 'unknown', reachable: true }), { reachable: false })).toBe('down');
+    expect(derivePhase(state({ phase: 'shutting_down', reachable: true }), { reachable: true })).toBe('shutting_down');
+  });
+
+  it('waking lasts until the host answers', () => {
+    expect(derivePhase(state({ phase: 'waking' }), { power: 'on' })).toBe('waking');
+    expect(derivePhase(state({ phase: 'waking', reachable: false }), { reachable: true })).toBe('running');
+  });
+
+  it('with no probe, power on is running and unknown power keeps the phase', () => {
+    expect(derivePhase(state({ phase: 'down', reachable: null }), { power: 'on' })).toBe('running');
+    expect(derivePhase(state({ phase: 'down', reachable: null }), { power: 'unknown' })).toBe('down');
+  });
+
+  it('settles a transition that was given up on by what is known', () => {
+    expect(settledPhase(state({ phase: 'shutting_down', power: 'on', reachable: true }))).toBe('running');
+    expect(settledPhase(state({ phase: 'waking', power: 'off' }))).toBe('down');
+    expect(settledPhase(state({ phase: 'waking', reachable: false, power: 'unknown' }))).toBe('unreachable');
+  });
+});
