@@ -2,6 +2,7 @@
 import { cpus } from 'node:os';
 import { measureDemo } from './demo-startup';
 import { measureIpmi } from './ipmi-vs-ipmitool';
+import { measureReachSweep } from './reach-sweep';
 import { measureLatency } from './mqtt-latency';
 import { measureUpsSources } from './ups-latency';
 
@@ -34,18 +35,26 @@ async function main(): Promise<void> {
 
   console.log('\n4. IPMI against a real ipmi_sim: native client, one persistent session (suite 3) vs one `ipmitool -I lanplus -C 3` process per command');
   const ipmi = await measureIpmi(30);
-  if (typeof ipmi === 'string') {
-    console.log(`   skipped: ${ipmi}`);
-    return;
+  if (typeof ipmi === 'string') console.log(`   skipped: ${ipmi}`);
+  else {
+    console.log(
+      table(
+        ['command', 'ours p50', 'max', 'n', 'ipmitool p50', 'max', 'n', 'ratio (p50)'],
+        ipmi.rows.map((r) => [r.what, ms(r.ours.p50), ms(r.ours.max), String(r.ours.n), ms(r.ipmitool.p50), ms(r.ipmitool.max), String(r.ipmitool.n), `${(r.ipmitool.p50 / r.ours.p50).toFixed(1)}×`]),
+      ),
+    );
+    console.log(`   session open p50: suite 3 ${ms(ipmi.openSuite3)}, auto ${ms(ipmi.openAuto)} (chose ${String(ipmi.autoSuite)})`);
+    console.log('   ipmi_sim forks its chassis script for every Get Chassis Status, for both clients; Get Device ID has no such cost.');
   }
+
+  console.log('\n5. reachability: 1,000 loopback hosts (own 127.0.x.y address each, one TCP port) probed every 2 s for 20 s');
+  const r = await measureReachSweep({ hosts: 1000, intervalMs: 2000, durationMs: 20_000 });
   console.log(
     table(
-      ['command', 'ours p50', 'max', 'n', 'ipmitool p50', 'max', 'n', 'ratio (p50)'],
-      ipmi.rows.map((r) => [r.what, ms(r.ours.p50), ms(r.ours.max), String(r.ours.n), ms(r.ipmitool.p50), ms(r.ipmitool.max), String(r.ipmitool.n), `${(r.ipmitool.p50 / r.ours.p50).toFixed(1)}×`]),
+      ['hosts', 'sweeps', 'sweep p50', 'max', 'overruns', 'false unreachable', 'CPU', 'RSS max'],
+      [[String(r.hosts), String(r.sweeps), ms(r.sweepP50Ms), ms(r.sweepMaxMs), String(r.overruns), String(r.unreachableReports), `${r.cpuPct.toFixed(1)} %`, `${r.rssMaxMb.toFixed(0)} MB`]],
     ),
   );
-  console.log(`   session open p50: suite 3 ${ms(ipmi.openSuite3)}, auto ${ms(ipmi.openAuto)} (chose ${String(ipmi.autoSuite)})`);
-  console.log('   ipmi_sim forks its chassis script for every Get Chassis Status, for both clients; Get Device ID has no such cost.');
 }
 
 function table(head: string[], rows: string[][]): string {
