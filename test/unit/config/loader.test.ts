@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig, parseConfig } from '../../../src/config/loader';
@@ -148,8 +148,14 @@ describe('config: documentation', () => {
     const readme = readFileSync(join(repoRoot(), 'README.md'), 'utf8');
     const block = /```yaml\n([\s\S]*?)```/.exec(readme)?.[1];
     expect(block).toBeDefined();
-    const { config } = parseConfig(block as string, { env: { NUT_PASSWORD: 'x', DB_BMC_PASSWORD: 'y' } });
-    expect(Object.keys(config.hosts)).toEqual(['db', 'nas']);
+    // Files the reference names must exist: give them a folder of their own.
+    const baseDir = mkdtempSync(join(tmpdir(), 'bs-readme-'));
+    mkdirSync(join(baseDir, 'keys'));
+    writeFileSync(join(baseDir, 'keys', 'mail_ed25519'), 'placeholder: the loader checks only that it is readable\n');
+    const { config } = parseConfig(block as string, { env: { NUT_PASSWORD: 'x', DB_BMC_PASSWORD: 'y', NAS_PASSWORD: 'z' }, baseDir });
+    expect(Object.keys(config.hosts)).toEqual(['db', 'mail', 'storage', 'backup', 'nas']);
+    expect(config.hosts.mail?.shutdown?.ssh).toMatchObject({ username: 'blackstart', os: 'linux' });
+    expect(config.hosts.storage?.shutdown?.http).toMatchObject({ recipe: 'terastation' });
     expect(config.hosts.db?.ipmi).toMatchObject({ host: '10.0.0.21', privilege: 'operator', cipherSuite: 'auto', sensorInterval: 30_000 });
     expect(Object.keys(config.ups)).toEqual(['server_room', 'office', 'closet', 'rack']);
     expect(config.ups.rack?.simulated?.timeline).toHaveLength(4);
