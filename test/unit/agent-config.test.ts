@@ -1,4 +1,7 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { agentConfigSchema, isLoopbackUrl } from '../../src/agent/config';
+import { repoRoot } from '../helpers/repo';
 import { ConfigError, parseConfigWith, type ConfigIssue } from '../../src/config/loader';
 
 const parse = (text: string, env: NodeJS.ProcessEnv = {}) => parseConfigWith(agentConfigSchema, text, { env });
@@ -60,5 +63,14 @@ describe('agent config', () => {
   it('tells loopback broker URLs from others', () => {
     for (const u of ['mqtt://127.0.0.1', 'mqtt://127.1.2.3:1884', 'mqtts://localhost:8883', 'mqtt://[::1]:1883']) expect(isLoopbackUrl(u)).toBe(true);
     for (const u of ['mqtt://10.0.0.1', 'mqtt://hub.lan', 'mqtt://127.0.0.1.evil.com', 'mqtt://[::2]', 'not a url']) expect(isLoopbackUrl(u)).toBe(false);
+  });
+
+  it('the example in README.md\'s Agent section is a valid agent config', () => {
+    const readme = readFileSync(join(repoRoot(), 'README.md'), 'utf8');
+    const section = readme.slice(readme.indexOf('## Agent\n'));
+    const block = /```yaml\n([\s\S]*?)```/.exec(section)?.[1];
+    expect(block).toMatch(/^id: web1/);
+    const { config } = parse(block as string, { AGENT_MQTT_PASSWORD: 'x' });
+    expect(config).toMatchObject({ id: 'web1', followUps: { ups: 'rack', after: 300_000 }, wolRelay: { address: '192.168.1.255', port: 9 } });
   });
 });
