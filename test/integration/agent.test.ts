@@ -128,6 +128,8 @@ ${extra}`,
     await expect(app.agents.request('web1', { action: 'ping', args: { x: 1 } }, 5000)).resolves.toMatchObject({ ok: false, error: { code: 'BAD_REQUEST' } });
     expect(existsSync(ran1)).toBe(false);
     expect(watch.messages.some((m) => m.topic === 'blackstart/agent/web1/result' && /not-for-web1/.test(m.text))).toBe(false);
+    // An agent nobody runs: the request times out and says the agent never announced itself.
+    await expect(app.agents.request('ghost', { action: 'ping' }, 300)).rejects.toMatchObject({ code: 'TIMEOUT', message: expect.stringMatching(/never announced itself on blackstart\/agent\/ghost/) });
   });
 
   it('relays Wake-on-LAN to the address in its own config, with the exact magic packet', async () => {
