@@ -4,16 +4,20 @@
  */
 import { readFileSync } from 'node:fs';
 import { buildHub } from './adapters/registry';
+import { AgentLink } from './core/agent-link';
 import type { Config } from './config/schema';
 import type { Clock } from './core/clock';
 import type { Hub } from './core/hub';
 import type { Logger } from './core/logger';
+import { MqttAgentRequester } from './mqtt/agent-requester';
 import { MqttBridge } from './mqtt/bridge';
 import { startEmbeddedBroker, type EmbeddedBroker } from './mqtt/broker';
 
 export interface Blackstart {
   readonly hub: Hub;
   readonly bridge: MqttBridge;
+  /** Reaches `blackstart agent`s through the bridge's connection (the adapters hold the same one). */
+  readonly agents: MqttAgentRequester;
   /** Present when the embedded broker runs. */
   readonly broker: EmbeddedBroker | undefined;
   /** The broker URL the bridge connects to. */
@@ -48,7 +52,9 @@ export async function startBlackstart(config: Config, opts: StartOptions): Promi
     url = `mqtt://${connectHost(m.embedded.host)}:${broker.port}`;
   }
 
-  const hub = buildHub(config, { log: log.child({ part: 'hub' }), ...(opts.clock ? { clock: opts.clock } : {}) });
+  // Adapters are built before the bridge that carries their agent requests; the link is attached below.
+  const agentLink = new AgentLink();
+  const hub = buildHub(config, { log: log.child({ part: 'hub' }), agents: agentLink, ...(opts.clock ? { clock: opts.clock } : {}) });
   const bridge = new MqttBridge(hub, {
     url,
     baseTopic: m.baseTopic,
@@ -61,6 +67,8 @@ export async function startBlackstart(config: Config, opts: StartOptions): Promi
     ...(m.caFile ? { ca: readFileSync(m.caFile.path) } : {}),
     ...(m.clientId ? { clientId: m.clientId } : {}),
   });
+  const agents = new MqttAgentRequester(bridge.connection, bridge.topics, { log: log.child({ part: 'agents' }), ...(opts.clock ? { clock: opts.clock } : {}) });
+  agentLink.attach(agents);
   // Adapters start whether or not the broker is there: MQTT is a window on the state, not a
   // precondition for watching the UPS.
   bridge.start();
@@ -70,11 +78,13 @@ export async function startBlackstart(config: Config, opts: StartOptions): Promi
   return {
     hub,
     bridge,
+    agents,
     broker,
     mqttUrl: url,
     stop: () =>
       (stopping ??= (async () => {
         await hub.stop();
+        agentLink.attach(undefined);
         await bridge.stop();
         await broker?.close();
       })()),

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command, Option } from 'commander';
 import { LOG_LEVELS } from '../core/logger';
+import { agentCommand } from './agent';
 import { checkCommand } from './check';
 import { probeCommand, shutdownCommand, wakeCommand, type WakeOptions } from './host';
 import { IPMI_VERBS, ipmiCommand, type IpmiOptions } from './ipmi';
@@ -29,6 +30,14 @@ export function buildProgram(): Command {
     .requiredOption('-c, --config <file>', 'YAML config file')
     .action((o: { config: string }) => {
       process.exitCode = checkCommand(o.config);
+    });
+
+  program
+    .command('agent')
+    .description('run on another server: report online over MQTT, shut this machine down when the hub says so, follow a UPS, relay Wake-on-LAN')
+    .requiredOption('-c, --config <file>', 'YAML agent config file')
+    .action(async (o: { config: string }) => {
+      process.exitCode = await agentCommand(o.config, program.opts<{ logLevel?: string }>());
     });
 
   const ups = program.command('ups').description('read a UPS directly, without a config file');

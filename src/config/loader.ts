@@ -31,8 +31,8 @@ export function formatIssue(issue: ConfigIssue): string {
   return `  ${issue.path || '(top level)'}${where}: ${issue.message}`;
 }
 
-export interface LoadedConfig {
-  config: Config;
+export interface LoadedConfig<C = Config> {
+  config: C;
   /** Things that work but deserve a second look (inline secrets, …). */
   warnings: ConfigIssue[];
   file: string;
@@ -47,17 +47,26 @@ export interface ParseOptions {
 }
 
 export function loadConfig(file: string, opts: Omit<ParseOptions, 'file' | 'baseDir'> = {}): LoadedConfig {
+  return loadConfigWith(configSchema, file, opts);
+}
+
+/** Validates YAML text against the schema; every problem is reported at once, with path and line. */
+export function parseConfig(text: string, opts: ParseOptions = {}): LoadedConfig {
+  return parseConfigWith(configSchema, text, opts);
+}
+
+/** Like loadConfig, for another schema with the same conventions (the agent's own file). */
+export function loadConfigWith<S extends z.ZodType>(schema: S, file: string, opts: Omit<ParseOptions, 'file' | 'baseDir'> = {}): LoadedConfig<z.output<S>> {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
     throw new ConfigError(file, [{ path: '', message: `cannot read the config file: ${(err as Error).message}` }]);
   }
-  return parseConfig(text, { ...opts, file, baseDir: dirname(resolve(file)) });
+  return parseConfigWith(schema, text, { ...opts, file, baseDir: dirname(resolve(file)) });
 }
 
-/** Validates YAML text against the schema; every problem is reported at once, with path and line. */
-export function parseConfig(text: string, opts: ParseOptions = {}): LoadedConfig {
+export function parseConfigWith<S extends z.ZodType>(schema: S, text: string, opts: ParseOptions = {}): LoadedConfig<z.output<S>> {
   const file = opts.file ?? '<config>';
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
@@ -71,7 +80,7 @@ export function parseConfig(text: string, opts: ParseOptions = {}): LoadedConfig
     );
   }
   const raw: unknown = doc.toJS() ?? {};
-  const parsed = configSchema.safeParse(raw);
+  const parsed = schema.safeParse(raw);
   if (!parsed.success) throw new ConfigError(file, zodIssues(parsed.error.issues, doc, lines));
 
   const issues: ConfigIssue[] = [];
@@ -87,7 +96,7 @@ export function parseConfig(text: string, opts: ParseOptions = {}): LoadedConfig
     warn: (segments, message) => warnings.push({ ...locate(segments), message }),
   });
   if (issues.length) throw new ConfigError(file, issues);
-  return { config: parsed.data, warnings, file };
+  return { config: parsed.data as z.output<S>, warnings, file };
 }
 
 interface RefContext {

@@ -1,8 +1,7 @@
 /**
- * The one MQTT client of the daemon: publishes hub state as retained JSON, streams events, and
- * turns `…/set` messages into hub commands with results. The only module that imports `mqtt`.
+ * The daemon's MQTT face: publishes hub state as retained JSON, streams events, and turns
+ * `…/set` messages into hub commands with results. The connection itself is ./connection.
  */
-import mqtt, { type IClientOptions, type IClientPublishOptions, type IPublishPacket, type MqttClient } from 'mqtt';
 import { toBlackstartError } from '../core/errors';
 import type { BlackstartEvent } from '../core/events';
 import type { CommandResult, Hub } from '../core/hub';
@@ -20,6 +19,7 @@ import {
   sensorsPayload,
   upsPayload,
 } from './payloads';
+import { MqttConnection, type IncomingMessage, type PublishOptions } from './connection';
 import { createTopics, isPublishableTopic, type Topics } from './topics';
 
 export interface BridgeOptions {
@@ -42,9 +42,9 @@ export type BridgeStatus = 'connecting' | 'connected' | 'reconnecting' | 'stoppe
 
 export class MqttBridge {
   readonly topics: Topics;
-  private client: MqttClient | undefined;
+  /** Shared with whatever else speaks through the daemon's broker login (the agent requester). */
+  readonly connection: MqttConnection;
   private readonly queuedEvents: BlackstartEvent[] = [];
-  private connections = 0;
   private firstConnect: Promise<void>;
   private resolveFirst!: () => void;
   private readonly onHub = {
@@ -54,8 +54,6 @@ export class MqttBridge {
     outage: (): void => this.publishOutage(),
     event: (e: BlackstartEvent): void => this.publishEvent(e),
   };
-  status: BridgeStatus = 'stopped';
-  lastError: string | null = null;
 
   constructor(
     private readonly hub: Hub,
@@ -63,48 +61,34 @@ export class MqttBridge {
   ) {
     this.topics = createTopics(opts.baseTopic);
     this.firstConnect = new Promise((resolve) => (this.resolveFirst = resolve));
+    this.connection = new MqttConnection({
+      url: opts.url,
+      protocolVersion: opts.protocolVersion,
+      reconnectMinMs: opts.reconnectMinMs,
+      reconnectMaxMs: opts.reconnectMaxMs,
+      log: opts.log,
+      will: { topic: this.topics.bridgeState, payload: 'offline' },
+      ...(opts.username !== undefined ? { username: opts.username } : {}),
+      ...(opts.password !== undefined ? { password: opts.password } : {}),
+      ...(opts.ca !== undefined ? { ca: opts.ca } : {}),
+      ...(opts.clientId !== undefined ? { clientId: opts.clientId } : {}),
+    });
+    this.connection.subscribe(this.topics.commandFilters);
+    this.connection.onConnect(() => this.onConnect());
+    this.connection.onMessage((m) => this.onMessage(m));
+  }
+
+  get status(): BridgeStatus {
+    return this.connection.status;
+  }
+
+  get lastError(): string | null {
+    return this.connection.lastError;
   }
 
   /** Starts connecting; never throws for an absent broker (it keeps retrying with backoff). */
   start(): void {
-    const { opts, topics } = this;
-    const options: IClientOptions = {
-      clientId: opts.clientId ?? `blackstart-${process.pid}-${Math.random().toString(16).slice(2, 8)}`,
-      protocolVersion: opts.protocolVersion,
-      clean: true,
-      keepalive: 30,
-      connectTimeout: 10_000,
-      reconnectPeriod: opts.reconnectMinMs,
-      resubscribe: false,
-      // A refused login (e.g. a password being changed on the broker) is retried with backoff too.
-      reconnectOnConnackError: true,
-      queueQoSZero: false,
-      will: { topic: topics.bridgeState, payload: Buffer.from('offline'), qos: 1, retain: true },
-    };
-    if (opts.username !== undefined) options.username = opts.username;
-    if (opts.password !== undefined) options.password = opts.password.reveal();
-    if (opts.ca !== undefined) options.ca = opts.ca;
-    this.status = 'connecting';
-    const client = mqtt.connect(opts.url, options);
-    this.client = client;
-
-    client.on('connect', () => this.onConnect());
-    client.on('message', (topic, payload, packet) => this.onMessage(topic, payload, packet));
-    client.on('error', (err) => {
-      this.lastError = err.message;
-      opts.log.warn({ url: opts.url, err: err.message }, 'MQTT error');
-    });
-    client.on('close', () => {
-      if (this.status === 'stopped') return;
-      if (this.status === 'connected') opts.log.warn({ url: opts.url }, 'MQTT connection lost; reconnecting');
-      this.status = 'reconnecting';
-      // mqtt.js has already scheduled this retry (its own close listener runs first) with the current
-      // reconnectPeriod; doubling it now sets the delay of the attempt after that.
-      const period = client.options.reconnectPeriod ?? opts.reconnectMinMs;
-      opts.log.debug({ retryInMs: period }, 'MQTT reconnect scheduled');
-      client.options.reconnectPeriod = Math.min(period * 2, opts.reconnectMaxMs);
-    });
-
+    this.connection.start();
     this.hub.on('ups', this.onHub.ups);
     this.hub.on('host', this.onHub.host);
     this.hub.on('sensors', this.onHub.sensors);
@@ -118,39 +102,20 @@ export class MqttBridge {
   }
 
   get connected(): boolean {
-    return this.status === 'connected';
+    return this.connection.connected;
   }
 
   /** Marks the bridge offline (retained) and disconnects. */
   async stop(): Promise<void> {
-    const client = this.client;
-    const wasConnected = this.status === 'connected';
-    this.status = 'stopped';
     this.hub.off('ups', this.onHub.ups);
     this.hub.off('host', this.onHub.host);
     this.hub.off('sensors', this.onHub.sensors);
     this.hub.off('outage', this.onHub.outage);
     this.hub.off('event', this.onHub.event);
-    if (!client) return;
-    if (wasConnected) {
-      await this.publish(this.topics.bridgeState, 'offline', { retain: true, qos: 1 }).catch(() => undefined);
-    }
-    await client.endAsync(!wasConnected).catch(() => undefined);
-    this.client = undefined;
+    await this.connection.stop({ topic: this.topics.bridgeState, payload: 'offline' });
   }
 
   private onConnect(): void {
-    const { log, url } = this.opts;
-    this.connections++;
-    this.status = 'connected';
-    this.lastError = null;
-    const client = this.client;
-    if (!client) return;
-    client.options.reconnectPeriod = this.opts.reconnectMinMs;
-    log.info({ url, reconnect: this.connections > 1 }, 'MQTT connected');
-    client.subscribe([...this.topics.commandFilters], { qos: 1 }, (err) => {
-      if (err) log.error({ err: err.message }, 'MQTT subscribe failed: commands will not be received');
-    });
     // Retained state may be gone (broker restarted without persistence): publish all of it again.
     void this.publish(this.topics.bridgeState, 'online', { retain: true, qos: 1 });
     for (const { id } of this.hub.devices('ups')) this.publishUps(id);
@@ -198,34 +163,27 @@ export class MqttBridge {
     void this.publish(this.topics.event, encode(eventPayload(e)), { qos: 1 });
   }
 
-  private publish(topic: string, payload: string, options: IClientPublishOptions): Promise<void> {
-    const client = this.client;
-    if (!client) return Promise.resolve();
-    return client.publishAsync(topic, payload, options).then(
-      () => undefined,
-      (err: Error) => {
-        this.opts.log.warn({ topic, err: err.message }, 'MQTT publish failed');
-      },
-    );
+  private publish(topic: string, payload: string, options: PublishOptions): Promise<void> {
+    return this.connection.publish(topic, payload, options);
   }
 
-  private onMessage(topic: string, payload: Buffer, packet: IPublishPacket): void {
-    const parsed = this.topics.parse(topic);
-    if (!parsed) return;
-    if (packet.retain) {
+  private onMessage(m: IncomingMessage): void {
+    const parsed = this.topics.parse(m.topic);
+    if (parsed?.type !== 'command') return;
+    if (m.retain) {
       // A retained command would run again at every restart of this process.
-      this.opts.log.warn({ topic }, 'ignored a retained command: publish commands without the retain flag');
+      this.opts.log.warn({ topic: m.topic }, 'ignored a retained command: publish commands without the retain flag');
       return;
     }
-    void this.handleCommand(parsed.device, payload, packet).catch((err: unknown) => {
-      this.opts.log.error({ topic, err: toBlackstartError(err).message }, 'command handling failed');
+    void this.handleCommand(parsed.device, m).catch((err: unknown) => {
+      this.opts.log.error({ topic: m.topic, err: toBlackstartError(err).message }, 'command handling failed');
     });
   }
 
-  private async handleCommand(device: DeviceRef, payload: Buffer, packet: IPublishPacket): Promise<void> {
+  private async handleCommand(device: DeviceRef, m: IncomingMessage): Promise<void> {
     let result: CommandResult;
     try {
-      const cmd = parseCommand(payload);
+      const cmd = parseCommand(m.payload);
       this.opts.log.info({ device: `${device.kind}/${device.id}`, action: cmd.action, id: cmd.id }, 'command received');
       result = await this.hub.execute(device, { action: cmd.action, id: cmd.id, ...(cmd.args ? { args: cmd.args } : {}) });
     } catch (err) {
@@ -235,12 +193,8 @@ export class MqttBridge {
       result = { id: partial.id, action: partial.action, ok: false, error: e.toJSON(), tookMs: 0 };
     }
     const body = encode(resultPayload(result));
-    const props = packet.properties;
-    const correlation = props?.correlationData;
-    const options: IClientPublishOptions = { qos: 1 };
-    if (correlation) options.properties = { correlationData: correlation };
-    const responseTopic = props?.responseTopic;
-    if (responseTopic && isPublishableTopic(responseTopic)) await this.publish(responseTopic, body, options);
+    const options: PublishOptions = { qos: 1, ...(m.correlationData ? { correlationData: m.correlationData } : {}) };
+    if (m.responseTopic && isPublishableTopic(m.responseTopic)) await this.publish(m.responseTopic, body, options);
     await this.publish(this.topics.result(device), body, options);
   }
 }

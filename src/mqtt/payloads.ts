@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { snakeKeys } from '../core/case';
-import { BlackstartError } from '../core/errors';
+import { BlackstartError, isErrorCode, type ErrorCode } from '../core/errors';
 import type { BlackstartEvent } from '../core/events';
 import type { CommandResult } from '../core/hub';
 import type { HostState, OutageState, SensorMap, UpsState } from '../core/state';
@@ -104,4 +104,55 @@ export class CommandParseError extends BlackstartError {
     super('BAD_REQUEST', message);
     this.name = 'CommandParseError';
   }
+}
+
+/** What a `blackstart agent` answers on `<base>/agent/<id>/result`. */
+export interface AgentResult {
+  id: string | null;
+  action: string | null;
+  ok: boolean;
+  error?: { code: ErrorCode; message: string };
+  tookMs: number;
+  /** snake_case already: it goes on the wire as it is. */
+  detail?: Record<string, unknown>;
+}
+
+export function agentResultPayload(r: AgentResult): Record<string, unknown> {
+  return {
+    id: r.id,
+    action: r.action,
+    ok: r.ok,
+    ...(r.error ? { error: r.error } : {}),
+    took_ms: r.tookMs,
+    ...(r.detail ? { detail: r.detail } : {}),
+  };
+}
+
+const agentResultSchema = z.object({
+  id: z.string().nullable(),
+  action: z.string().nullable(),
+  ok: z.boolean(),
+  error: z.object({ code: z.string(), message: z.string() }).optional(),
+  took_ms: z.number(),
+  detail: z.record(z.string(), z.unknown()).optional(),
+});
+
+/** Reads an agent's result; throws PROTOCOL naming what is wrong. */
+export function parseAgentResult(payload: Buffer | string): AgentResult {
+  const text = typeof payload === 'string' ? payload : payload.toString('utf8');
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    throw new BlackstartError('PROTOCOL', `agent result is not valid JSON (${(err as Error).message})`);
+  }
+  const parsed = agentResultSchema.safeParse(json);
+  if (!parsed.success) {
+    throw new BlackstartError('PROTOCOL', `agent result: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'payload'}: ${i.message}`).join('; ')}`);
+  }
+  const d = parsed.data;
+  const out: AgentResult = { id: d.id, action: d.action, ok: d.ok, tookMs: d.took_ms };
+  if (d.error) out.error = { code: isErrorCode(d.error.code) ? d.error.code : 'PROTOCOL', message: d.error.message };
+  if (d.detail) out.detail = d.detail;
+  return out;
 }

@@ -3,7 +3,12 @@
  */
 import { DEVICE_ID, type DeviceKind, type DeviceRef } from '../core/state';
 
-export type ParsedTopic = { type: 'command'; device: DeviceRef };
+export type ParsedTopic =
+  | { type: 'command'; device: DeviceRef }
+  /** `<base>/agent/<id>`: the agent's retained availability. */
+  | { type: 'agent-state'; agent: string }
+  | { type: 'agent-command'; agent: string }
+  | { type: 'agent-result'; agent: string };
 
 export interface Topics {
   readonly base: string;
@@ -18,6 +23,13 @@ export interface Topics {
   set(device: DeviceRef): string;
   /** Where a device's command results go (also when the requester gave a response topic). */
   result(device: DeviceRef): string;
+  /** `online` / `offline`, retained; a `blackstart agent`'s last will. */
+  agentState(id: string): string;
+  /** Where an agent takes commands; it subscribes to its own and no other. */
+  agentSet(id: string): string;
+  agentResult(id: string): string;
+  /** What the hub side subscribes to for every agent's availability and results. */
+  readonly agentFilters: readonly string[];
   /** Filters the bridge subscribes to for commands. */
   readonly commandFilters: readonly string[];
   parse(topic: string): ParsedTopic | null;
@@ -31,6 +43,10 @@ export function createTopics(base = 'blackstart'): Topics {
     if (!DEVICE_ID.test(id)) throw new Error(`invalid ${kind} id "${id}" for an MQTT topic`);
     return [base, kind, id, ...rest].join('/');
   };
+  const agent = (id: string, ...rest: string[]): string => {
+    if (!DEVICE_ID.test(id)) throw new Error(`invalid agent id "${id}" for an MQTT topic`);
+    return [base, 'agent', id, ...rest].join('/');
+  };
   const prefix = `${base}/`;
   return {
     base,
@@ -42,6 +58,10 @@ export function createTopics(base = 'blackstart'): Topics {
     hostSensors: (id) => dev('host', id, 'sensors'),
     set: (device) => dev(device.kind, device.id, 'set'),
     result: (device) => dev(device.kind, device.id, 'result'),
+    agentState: (id) => agent(id),
+    agentSet: (id) => agent(id, 'set'),
+    agentResult: (id) => agent(id, 'result'),
+    agentFilters: [`${base}/agent/+`, `${base}/agent/+/result`],
     commandFilters: [`${base}/host/+/set`, `${base}/ups/+/set`],
     parse(topic) {
       if (!topic.startsWith(prefix)) return null;
@@ -49,6 +69,11 @@ export function createTopics(base = 'blackstart'): Topics {
       const [kind, id, leaf] = parts;
       if (parts.length === 3 && (kind === 'host' || kind === 'ups') && leaf === 'set' && id !== undefined) {
         return { type: 'command', device: { kind, id } };
+      }
+      if (kind === 'agent' && id !== undefined && DEVICE_ID.test(id)) {
+        if (parts.length === 2) return { type: 'agent-state', agent: id };
+        if (parts.length === 3 && leaf === 'set') return { type: 'agent-command', agent: id };
+        if (parts.length === 3 && leaf === 'result') return { type: 'agent-result', agent: id };
       }
       return null;
     },

@@ -24,6 +24,20 @@ describe('topics', () => {
     }
   });
 
+  it('builds and parses the agent topics', () => {
+    expect(t.agentState('web1')).toBe('blackstart/agent/web1');
+    expect(t.agentSet('web1')).toBe('blackstart/agent/web1/set');
+    expect(t.agentResult('web1')).toBe('blackstart/agent/web1/result');
+    expect(t.agentFilters).toEqual(['blackstart/agent/+', 'blackstart/agent/+/result']);
+    expect(t.parse('blackstart/agent/web1')).toEqual({ type: 'agent-state', agent: 'web1' });
+    expect(t.parse('blackstart/agent/web1/set')).toEqual({ type: 'agent-command', agent: 'web1' });
+    expect(t.parse('blackstart/agent/web1/result')).toEqual({ type: 'agent-result', agent: 'web1' });
+    for (const other of ['blackstart/agent', 'blackstart/agent/Web1', 'blackstart/agent/web1/other', 'blackstart/agent/web1/set/x']) {
+      expect(t.parse(other)).toBeNull();
+    }
+    expect(() => t.agentSet('+')).toThrow(/invalid agent id/);
+  });
+
   it('works under a nested base topic', () => {
     const n = createTopics('site/lab');
     expect(n.set({ kind: 'host', id: 'nas' })).toBe('site/lab/host/nas/set');
