@@ -15,6 +15,8 @@ import { ProbeHost } from './host/probe';
 import { ShutdownHost } from './host/shutdown';
 import { WolHost } from './host/wol';
 import { createCommandShutdown, createHttpShutdown, type ShutdownMethod } from './power';
+import { AgentShutdown, relayWake } from './power/agent';
+import { formatMac } from './power/wol-codec';
 import { IpmiSoftOff } from './power/ipmi-soft-off';
 import { createSshShutdown } from './power/ssh-config';
 import { Prober } from './reach/prober';
@@ -70,8 +72,7 @@ export function hostAdapters(id: string, cfg: HostConfig, deps: HostDeps = { age
       new WolHost(id, cfg.wol, {
         // The SecureOn password stays here: it never goes over MQTT; an agent that relays uses its own.
         relay: async (agentId, target) => {
-          const reply = await deps.agents.request(agentId, { action: 'wake', args: { mac: target.mac } }, 10_000);
-          if (!reply.ok) throw new BlackstartError(reply.error?.code ?? 'REFUSED', `agent "${agentId}": ${reply.error?.message ?? 'wake refused'}`);
+          await relayWake(deps.agents, agentId, { mac: typeof target.mac === 'string' ? target.mac : formatMac(target.mac) });
         },
       }),
     );
@@ -90,6 +91,7 @@ function shutdownMethod(id: string, cfg: HostConfig, deps: HostDeps): ShutdownMe
   if (s?.ssh) return createSshShutdown(s.ssh, logDep);
   if (s?.http) return createHttpShutdown(s.http, logDep);
   if (s?.command) return createCommandShutdown(s.command, logDep);
+  if (s?.agent) return new AgentShutdown({ agentId: s.agent.id, requester: deps.agents, timeoutMs: s.agent.timeout });
   const ipmi = cfg.ipmi;
   if (s?.ipmi && ipmi) return new IpmiSoftOff(() => nativeBmc({ ...ipmiClientOptions(ipmi, logDep), keepAliveMs: 0 }));
   throw new BlackstartError('INTERNAL', `host ${id}: shutdown block without a usable method`);

@@ -108,6 +108,9 @@ export const hostSchema = section({
   if (h.simulated && given.length > 0) {
     ctx.addIssue({ code: 'custom', path: ['simulated'], message: `simulated stands in for a real machine: give simulated or ${given.join(', ')}, not both` });
   }
+  if (h.wol?.relay && h.wol.password) {
+    ctx.addIssue({ code: 'custom', path: ['wol', 'password'], message: 'a SecureOn password is never sent over MQTT, so it cannot be relayed through an agent: drop relay or the password' });
+  }
   if (h.shutdown?.ipmi && !h.ipmi) {
     ctx.addIssue({ code: 'custom', path: ['shutdown', 'ipmi'], message: "soft-off goes through the host's BMC: add an ipmi block to this host" });
   }

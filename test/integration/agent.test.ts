@@ -96,7 +96,11 @@ ${extra}`,
     ran1 = join(mosq.dir, 'web1-ran');
     ran2 = join(mosq.dir, 'web2-ran');
     watch = await Watcher.connect(mosq.url, { username: HUB.username, password: HUB.password, protocolVersion: 5 }, ['blackstart/#']);
-    const hubConfig = parseConfig(`mqtt:\n  url: ${mosq.url}\n  username: ${HUB.username}\n  password_env: BS_HUB_PW\n`, { env: { BS_HUB_PW: HUB.password } });
+    // The hub's host web1 is shut down and woken through the agent of the same name.
+    const hubConfig = parseConfig(
+      `mqtt:\n  url: ${mosq.url}\n  username: ${HUB.username}\n  password_env: BS_HUB_PW\nhosts:\n  web1:\n    wol: { mac: '${MAC}', relay: web1 }\n    shutdown:\n      agent: { id: web1, timeout: 5s }\n`,
+      { env: { BS_HUB_PW: HUB.password } },
+    );
     app = await startBlackstart(hubConfig.config, { log: silentLogger() });
     await app.bridge.ready();
     const cfg = agentConfig('web1', WEB1, ran1, `wol_relay:\n  address: 127.0.0.1\n  port: ${udp.port}\n  repeat: 1\n`);
@@ -149,6 +153,12 @@ ${extra}`,
       error: { code: 'BAD_REQUEST', message: expect.stringMatching(/unknown field address/) },
     });
     expect(udp.packets).toHaveLength(2);
+
+    // The same through the hub: the host's wol block names the agent as its relay.
+    const viaHub = await app.hub.execute({ kind: 'host', id: 'web1' }, { action: 'wake', id: 'w-1' });
+    expect(viaHub).toMatchObject({ ok: true });
+    await until(() => udp.packets.length >= 3, 5000, 'the packet relayed for the hub');
+    expect(udp.packets[2]).toEqual(udp.packets[0]);
   });
 
   it('runs its shutdown once when the hub commands it, answering accepted first', async () => {
@@ -157,8 +167,9 @@ ${extra}`,
     expect(dry.output).toMatch(/runs: command \/bin\/sh -c/);
     expect(existsSync(ran1)).toBe(false);
 
-    const outcome = await method.run();
-    expect(outcome).toMatchObject({ method: 'agent', dryRun: false, steps: [{ name: 'shutdown', status: 'accepted' }] });
+    // Through the hub, as `/set shutdown` on blackstart/host/web1 would: the host's shutdown block names the agent.
+    const result = await app.hub.execute({ kind: 'host', id: 'web1' }, { action: 'shutdown', id: 'sd-1' });
+    expect(result).toMatchObject({ ok: true, detail: { method: 'agent', verified_by: 'none', steps: [{ name: 'shutdown', status: 'accepted' }] } });
     const done = await watch.waitForTopic('blackstart/agent/web1/result', (m) => (m.json().detail as { done?: boolean } | undefined)?.done === true, 10_000);
     expect(done.json()).toMatchObject({ action: 'shutdown', ok: true, detail: { method: 'command', dry_run: false, steps: [{ name: 'exec', status: 0 }] } });
     expect(readFileSync(ran1, 'utf8')).toBe('shutdown-ran\n');
