@@ -3,6 +3,7 @@ import { agentConfigSchema, type AgentConfig } from '../agent/config';
 import { ConfigError, formatIssue, loadConfigWith } from '../config/loader';
 import { exitCodeFor, toBlackstartError } from '../core/errors';
 import { createLogger, type LogLevel } from '../core/logger';
+import { untilSignal } from './signals';
 import { version } from './version';
 
 /** `blackstart agent -c FILE`: runs until SIGINT/SIGTERM (then says `offline`); resolves with the exit code. */
@@ -40,23 +41,5 @@ export async function agentCommand(file: string, global: { logLevel?: string }):
   }
   void agent.ready().then(() => log.info({ topic: agent.topics.agentSet(config.id) }, 'ready: online, taking commands'));
 
-  return new Promise<number>((resolve) => {
-    const stop = (signal: string): void => {
-      log.info({ signal }, 'stopping');
-      const force = setTimeout(() => resolve(1), 5000);
-      force.unref();
-      agent.stop().then(
-        () => {
-          clearTimeout(force);
-          resolve(0);
-        },
-        (err: unknown) => {
-          log.error({ err: toBlackstartError(err).message }, 'error while stopping');
-          resolve(1);
-        },
-      );
-    };
-    process.once('SIGINT', () => stop('SIGINT'));
-    process.once('SIGTERM', () => stop('SIGTERM'));
-  });
+  return untilSignal(log, () => agent.stop());
 }

@@ -2,6 +2,7 @@ import { startBlackstart, type Blackstart } from '../app';
 import { ConfigError, formatIssue, loadConfig } from '../config/loader';
 import { exitCodeFor, toBlackstartError } from '../core/errors';
 import { createLogger, type LogLevel } from '../core/logger';
+import { untilSignal } from './signals';
 
 /** Runs until SIGINT/SIGTERM; resolves with the exit code. */
 export async function runCommand(file: string, global: { logLevel?: string }): Promise<number> {
@@ -42,23 +43,5 @@ export async function runCommand(file: string, global: { logLevel?: string }): P
   );
   void app.bridge.ready().then(() => log.info('ready: state published on MQTT'));
 
-  return new Promise<number>((resolve) => {
-    const shutdown = (signal: string): void => {
-      log.info({ signal }, 'stopping');
-      const force = setTimeout(() => resolve(1), 5000);
-      force.unref();
-      app.stop().then(
-        () => {
-          clearTimeout(force);
-          resolve(0);
-        },
-        (err: unknown) => {
-          log.error({ err: toBlackstartError(err).message }, 'error while stopping');
-          resolve(1);
-        },
-      );
-    };
-    process.once('SIGINT', () => shutdown('SIGINT'));
-    process.once('SIGTERM', () => shutdown('SIGTERM'));
-  });
+  return untilSignal(log, () => app.stop());
 }

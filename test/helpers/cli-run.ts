@@ -26,3 +26,10 @@ export async function until(pred: () => boolean, timeoutMs: number, what: string
     await new Promise((r) => setTimeout(r, 50));
   }
 }
+
+/** Stops a run that may still be going (a daemon, an agent) and waits for it to exit. */
+export async function stopRun(run: CliRun | undefined, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+  if (!run || run.proc.exitCode !== null || run.proc.signalCode !== null) return;
+  run.proc.kill(signal);
+  await run.code;
+}

@@ -55,6 +55,12 @@ export class Watcher {
     });
   }
 
+  /** Like waitForTopic, but only for messages that arrive from now on. */
+  next(topic: string, pred: (m: Received) => boolean, what: string, timeoutMs = 8000): Promise<Received> {
+    const from = this.messages.length;
+    return this.waitFor((m) => this.messages.indexOf(m) >= from && m.topic === topic && pred(m), timeoutMs, what);
+  }
+
   waitForTopic(topic: string, pred: (m: Received) => boolean = () => true, timeoutMs = 5000): Promise<Received> {
     return this.waitFor((m) => m.topic === topic && pred(m), timeoutMs, `a message on ${topic}`);
   }

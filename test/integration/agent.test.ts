@@ -11,7 +11,7 @@ import { AgentShutdown, relayWake } from '../../src/adapters/power/agent';
 import { startBlackstart, type Blackstart } from '../../src/app';
 import { parseConfig } from '../../src/config/loader';
 import { silentLogger } from '../../src/core/logger';
-import { cli, until, type CliRun } from '../helpers/cli-run';
+import { cli, stopRun, until, type CliRun } from '../helpers/cli-run';
 import { startMosquitto, type Mosquitto } from '../helpers/mosquitto';
 import { sleep, Watcher } from '../helpers/mqtt-watch';
 import { repoRoot } from '../helpers/repo';
@@ -43,12 +43,6 @@ async function udpListener(): Promise<Udp> {
   socket.on('message', (m) => packets.push(m));
   await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
   return { port: socket.address().port, packets, close: () => socket.close() };
-}
-
-async function stopRun(run: CliRun | undefined): Promise<void> {
-  if (!run || run.proc.exitCode !== null || run.proc.signalCode !== null) return;
-  run.proc.kill('SIGKILL');
-  await run.code;
 }
 
 describe('blackstart agent through a real Mosquitto', () => {
@@ -108,8 +102,8 @@ ${extra}`,
   });
 
   afterAll(async () => {
-    await stopRun(web1);
-    await stopRun(web2);
+    await stopRun(web1, 'SIGKILL');
+    await stopRun(web2, 'SIGKILL');
     await app?.stop();
     await watch?.close();
     udp?.close();

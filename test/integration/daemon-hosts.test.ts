@@ -3,24 +3,22 @@
  * host's method and is verified by its probes: `blackstart run` with a real Mosquitto, a TCP
  * service standing in for the host, and a command method that records instead of shutting down.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { until } from '../helpers/cli-run';
+import { cli, stopRun, until, type CliRun } from '../helpers/cli-run';
 import { startMosquitto, type Mosquitto } from '../helpers/mosquitto';
 import { Watcher, type Received } from '../helpers/mqtt-watch';
 import { freePort } from '../helpers/ports';
-import { cliPath } from '../helpers/repo';
 
 const HUB = { username: 'hub', password: 'hub-pw-a81f', acl: ['topic readwrite blackstart/#'] };
 const CLIENT = { username: 'client', password: 'client-pw-07be', acl: ['topic read blackstart/#', 'topic write blackstart/host/+/set'] };
 
 describe('blackstart run with probed hosts, real Mosquitto', () => {
   let mosq: Mosquitto;
-  let proc: ChildProcess;
-  let output = '';
+  let daemon: CliRun | undefined;
+  const output = (): string => (daemon ? daemon.stdout() + daemon.stderr() : '');
   let watch: Watcher;
   let port: number;
   let server: Server | undefined;
@@ -65,30 +63,18 @@ hosts:
         command: [/bin/sh, -c, 'echo shutdown >> ${record}']
 `,
     );
-    proc = spawn(process.execPath, [cliPath(), 'run', '-c', cfg, '--log-level', 'debug'], {
-      env: { ...process.env, BS_MQTT_PW: HUB.password },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    proc.stdout?.on('data', (d: Buffer) => (output += d.toString()));
-    proc.stderr?.on('data', (d: Buffer) => (output += d.toString()));
+    daemon = cli(['run', '-c', cfg, '--log-level', 'debug'], { BS_MQTT_PW: HUB.password });
     watch = await Watcher.connect(mosq.url, { username: CLIENT.username, password: CLIENT.password }, ['blackstart/#']);
   });
 
   afterAll(async () => {
     await watch?.close();
-    if (proc && proc.exitCode === null) {
-      const exited = new Promise((r) => proc.once('exit', r));
-      proc.kill('SIGTERM');
-      await exited;
-    }
+    await stopRun(daemon);
     await down();
     await mosq?.close();
   });
 
-  const after = (pred: (m: Received) => boolean, what: string, topic = 'blackstart/host/web', timeoutMs = 10_000): Promise<Received> => {
-    const from = watch.messages.length;
-    return watch.waitFor((m) => watch.messages.indexOf(m) >= from && m.topic === topic && pred(m), timeoutMs, what);
-  };
+  const after = (pred: (m: Received) => boolean, what: string, topic = 'blackstart/host/web', timeoutMs = 10_000): Promise<Received> => watch.next(topic, pred, what, timeoutMs);
 
   it('publishes the host as reachable with a latency', async () => {
     const m = await watch.waitForTopic('blackstart/host/web', (x) => x.json().reachable === true, 10_000);
@@ -132,6 +118,6 @@ hosts:
   });
 
   it('never printed a password', () => {
-    expect(output + watch.messages.map((m) => m.text).join('\n')).not.toContain(HUB.password);
+    expect(output() + watch.messages.map((m) => m.text).join('\n')).not.toContain(HUB.password);
   });
 });

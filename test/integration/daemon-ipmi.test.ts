@@ -3,14 +3,12 @@
  * ipmi_sim and agrees with ipmitool; `blackstart run` with an `ipmi:` host publishes power and
  * sensors on a real Mosquitto and obeys `/set` through the BMC.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { cli, until } from '../helpers/cli-run';
+import { cli, stopRun, until, type CliRun } from '../helpers/cli-run';
 import { IPMI_USERS, freeUdpPort, ipmiSimMissing, startIpmiSim, type IpmiSim } from '../helpers/ipmi-sim';
 import { startMosquitto, type Mosquitto } from '../helpers/mosquitto';
-import { Watcher, type Received } from '../helpers/mqtt-watch';
-import { cliPath } from '../helpers/repo';
+import { Watcher } from '../helpers/mqtt-watch';
 
 const missing = ipmiSimMissing();
 const OPER = IPMI_USERS.operator;
@@ -148,8 +146,8 @@ function parseSdrList(text: string): Record<string, { value: number | null; unit
   const CLIENT = { username: 'client', password: 'client-pw-c3a8', acl: ['topic read blackstart/#', 'topic write blackstart/host/+/set'] };
   let mosq: Mosquitto;
   let sim: IpmiSim;
-  let proc: ChildProcess;
-  let output = '';
+  let daemon: CliRun | undefined;
+  const output = (): string => (daemon ? daemon.stdout() + daemon.stderr() : '');
   let watch: Watcher;
 
   beforeAll(async () => {
@@ -175,31 +173,18 @@ hosts:
       retries: 1
 `,
     );
-    proc = spawn(process.execPath, [cliPath(), 'run', '-c', cfg, '--log-level', 'debug'], {
-      env: { ...process.env, BS_MQTT_PW: HUB.password, BS_BMC_PW: OPER.password },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    proc.stdout?.on('data', (d: Buffer) => (output += d.toString()));
-    proc.stderr?.on('data', (d: Buffer) => (output += d.toString()));
+    daemon = cli(['run', '-c', cfg, '--log-level', 'debug'], { BS_MQTT_PW: HUB.password, BS_BMC_PW: OPER.password });
     watch = await Watcher.connect(mosq.url, { username: CLIENT.username, password: CLIENT.password }, ['blackstart/#']);
   });
 
   afterAll(async () => {
     await watch?.close();
-    if (proc && proc.exitCode === null) {
-      const exited = new Promise((r) => proc.once('exit', r));
-      proc.kill('SIGTERM');
-      await exited;
-    }
+    await stopRun(daemon);
     await Promise.all([sim?.stop(), mosq?.close()]);
   });
 
-  const after = (topic: string, pred: (m: Received) => boolean, what: string, timeoutMs = 8000): Promise<Received> => {
-    const from = watch.messages.length;
-    return watch.waitFor((m) => watch.messages.indexOf(m) >= from && m.topic === topic && pred(m), timeoutMs, what);
-  };
   const request = async (action: string, id: string): Promise<Record<string, unknown>> => {
-    const result = after('blackstart/host/db/result', (m) => m.json().id === id, `result ${id}`);
+    const result = watch.next('blackstart/host/db/result', (m) => m.json().id === id, `result ${id}`);
     await watch.publish('blackstart/host/db/set', JSON.stringify({ action, id }));
     return (await result).json();
   };
@@ -212,24 +197,24 @@ hosts:
   });
 
   it('obeys power_off and power_on from /set, and MQTT follows the BMC', async () => {
-    const down = after('blackstart/host/db', (m) => m.json().power === 'off', 'power off on MQTT');
+    const down = watch.next('blackstart/host/db', (m) => m.json().power === 'off', 'power off on MQTT');
     expect(await request('power_off', 'off-1')).toMatchObject({ ok: true, action: 'power_off' });
     expect(sim.powerState()).toBe('0');
     expect((await down).json()).toMatchObject({ phase: 'down' });
 
-    const up = after('blackstart/host/db', (m) => m.json().power === 'on', 'power on on MQTT');
+    const up = watch.next('blackstart/host/db', (m) => m.json().power === 'on', 'power on on MQTT');
     expect(await request('power_on', 'on-1')).toMatchObject({ ok: true });
     expect(sim.powerState()).toBe('1');
     expect((await up).json()).toMatchObject({ phase: 'running' });
   });
 
   it('soft_off asks the OS to shut down (ACPI) and shows shutting_down', async () => {
-    const shutting = after('blackstart/host/db', (m) => m.json().phase === 'shutting_down', 'shutting_down');
+    const shutting = watch.next('blackstart/host/db', (m) => m.json().phase === 'shutting_down', 'shutting_down');
     expect(await request('soft_off', 'soft-1')).toMatchObject({ ok: true });
     await shutting;
     expect(sim.chassisLog()).toContain('set shutdown 1');
     // The simulated OS "finishes" its shutdown: the BMC reads power off.
-    const down = after('blackstart/host/db', (m) => m.json().phase === 'down', 'down after soft-off');
+    const down = watch.next('blackstart/host/db', (m) => m.json().phase === 'down', 'down after soft-off');
     sim.setPowerState(false);
     await down;
     expect(await request('power_on', 'on-2')).toMatchObject({ ok: true });
@@ -241,7 +226,7 @@ hosts:
   });
 
   it('sensor thresholds crossed on the BMC show on MQTT', async () => {
-    const hot = after('blackstart/host/db/sensors', (m) => (m.json()['CPU Temp'] as { status: string }).status === 'cr', 'CPU Temp cr', 10_000);
+    const hot = watch.next('blackstart/host/db/sensors', (m) => (m.json()['CPU Temp'] as { status: string }).status === 'cr', 'CPU Temp cr', 10_000);
     sim.setTemp(85);
     try {
       expect((await hot).json()['CPU Temp']).toEqual({ value: 85, unit: 'degrees C', status: 'cr' });
@@ -251,16 +236,16 @@ hosts:
   });
 
   it('a dead BMC gives power unknown with the reason; a restarted one is read again', async () => {
-    const lost = after('blackstart/host/db', (m) => m.json().power === 'unknown', 'power unknown', 10_000);
+    const lost = watch.next('blackstart/host/db', (m) => m.json().power === 'unknown', 'power unknown', 10_000);
     await sim.kill();
     expect(String((await lost).json().last_error)).toMatch(/^BMC: .*127\.0\.0\.1:\d+/);
-    const back = after('blackstart/host/db', (m) => m.json().power === 'on', 'power on again', 15_000);
+    const back = watch.next('blackstart/host/db', (m) => m.json().power === 'on', 'power on again', 15_000);
     await sim.restart();
     expect((await back).json()).toMatchObject({ last_error: null });
   });
 
   it('never printed a password', () => {
-    const all = output + watch.messages.map((m) => m.text).join('\n');
+    const all = output() + watch.messages.map((m) => m.text).join('\n');
     expect(all).not.toContain(OPER.password);
     expect(all).not.toContain(HUB.password);
   });

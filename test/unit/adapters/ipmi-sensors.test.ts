@@ -8,6 +8,7 @@ import { decodeSdrRecord } from '../../../src/adapters/ipmi/sdr';
 import { SensorReader, type IpmiRequest } from '../../../src/adapters/ipmi/sensors';
 import { BlackstartError } from '../../../src/core/errors';
 import { prng } from '../../helpers/prng';
+import { rejection } from '../../helpers/rejection';
 import { capturedReadings, capturedRecords, parseSdrList, sdrFixture, transcript } from '../../helpers/ipmi-sdr-fixtures';
 
 class CompletionError extends BlackstartError {
@@ -98,16 +99,6 @@ class FakeBmc {
 }
 
 const expectedRecords = () => capturedRecords().map((r) => decodeSdrRecord(r.bytes));
-
-async function rejection(p: Promise<unknown>): Promise<BlackstartError> {
-  try {
-    await p;
-  } catch (err) {
-    expect(err).toBeInstanceOf(BlackstartError);
-    return err as BlackstartError;
-  }
-  throw new Error('expected a rejection');
-}
 
 describe('repository walk', () => {
   test('replays ipmitool\'s captured walk byte for byte with 16-byte chunks', async () => {
