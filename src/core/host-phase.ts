@@ -32,3 +32,16 @@ export function derivePhase(prev: HostState, facts: HostFacts): HostPhase {
 export function settledPhase(prev: HostState): HostPhase {
   return derivePhase({ ...prev, phase: prev.phase === 'shutting_down' || prev.phase === 'waking' ? 'unreachable' : prev.phase }, {});
 }
+
+/** How a BMC's errors start in `last_error`, so the other adapters of the host can tell them apart. */
+export const BMC_ERROR_PREFIX = 'BMC: ';
+
+/**
+ * `last_error` is one field shared by a host's adapters: each sets its own error and clears only
+ * an error it wrote, so a probe that answers does not hide a BMC that does not.
+ */
+export function lastErrorAfter(current: string | null, source: 'bmc' | 'probe', mine: string | null): string | null {
+  if (mine !== null) return mine;
+  const ownedByMe = current !== null && current.startsWith(BMC_ERROR_PREFIX) === (source === 'bmc');
+  return ownedByMe ? null : current;
+}

@@ -1,4 +1,4 @@
-import { derivePhase, settledPhase } from '../../../src/core/host-phase';
+import { derivePhase, lastErrorAfter, settledPhase } from '../../../src/core/host-phase';
 import { initialHostState, type HostState } from '../../../src/core/state';
 
 const state = (patch: Partial<HostState>): HostState => ({ ...initialHostState(0), ...patch });
@@ -37,5 +37,16 @@ describe('host phase: one rule for every adapter', () => {
     expect(settledPhase(state({ phase: 'shutting_down', power: 'on', reachable: true }))).toBe('running');
     expect(settledPhase(state({ phase: 'waking', power: 'off' }))).toBe('down');
     expect(settledPhase(state({ phase: 'waking', reachable: false, power: 'unknown' }))).toBe('unreachable');
+  });
+});
+
+describe('last_error shared by a host adapters', () => {
+  it('each adapter clears only the error it wrote', () => {
+    expect(lastErrorAfter('BMC: no answer', 'probe', null)).toBe('BMC: no answer');
+    expect(lastErrorAfter('BMC: no answer', 'bmc', null)).toBeNull();
+    expect(lastErrorAfter('tcp 10.0.0.5:22: refused', 'bmc', null)).toBe('tcp 10.0.0.5:22: refused');
+    expect(lastErrorAfter('tcp 10.0.0.5:22: refused', 'probe', null)).toBeNull();
+    expect(lastErrorAfter(null, 'probe', 'tcp 10.0.0.5:22: timeout')).toBe('tcp 10.0.0.5:22: timeout');
+    expect(lastErrorAfter('tcp 10.0.0.5:22: refused', 'bmc', 'BMC: wrong password')).toBe('BMC: wrong password');
   });
 });

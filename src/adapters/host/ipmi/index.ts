@@ -6,7 +6,7 @@ import type { Adapter, AdapterContext, CommandRequest } from '../../../core/adap
 import type { Clock, TimerHandle } from '../../../core/clock';
 import { BlackstartError, toBlackstartError } from '../../../core/errors';
 import type { Logger } from '../../../core/logger';
-import { derivePhase, settledPhase } from '../../../core/host-phase';
+import { BMC_ERROR_PREFIX, derivePhase, lastErrorAfter, settledPhase } from '../../../core/host-phase';
 import type { HostState, SensorMap } from '../../../core/state';
 import { IpmiClient, type IpmiClientOptions } from '../../ipmi/client';
 import { SensorReader } from '../../ipmi/sensors';
@@ -143,7 +143,11 @@ export class IpmiHost implements Adapter<'host'> {
       // An OS that ignored the ACPI request is running again as far as we can tell.
       const gaveUp = current.phase === 'shutting_down' && this.softOffUntil !== 0 && ctx.clock.now() >= this.softOffUntil;
       if (gaveUp) this.softOffUntil = 0;
-      const patch: Partial<HostState> = { power, phase: derivePhase(gaveUp ? { ...current, phase: settledPhase(current) } : current, { power }), lastError: null };
+      const patch: Partial<HostState> = {
+        power,
+        phase: derivePhase(gaveUp ? { ...current, phase: settledPhase(current) } : current, { power }),
+        lastError: lastErrorAfter(current.lastError, 'bmc', null),
+      };
       ctx.update(patch);
     } catch (err) {
       if (gen !== this.generation) return;
@@ -175,7 +179,7 @@ export class IpmiHost implements Adapter<'host'> {
 
   private noteFailure(ctx: AdapterContext<'host'>, err: unknown): void {
     const e = toBlackstartError(err);
-    const message = `BMC: ${e.message}`;
+    const message = `${BMC_ERROR_PREFIX}${e.message}`;
     ctx.update({ power: 'unknown', lastError: message });
     if (message !== this.lastError) ctx.log.warn({ host: this.deviceId, code: e.code, err: e.message }, 'cannot read chassis power from the BMC');
     this.lastError = message;

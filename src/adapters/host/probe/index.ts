@@ -1,6 +1,6 @@
 import type { Adapter, AdapterContext, CommandRequest } from '../../../core/adapter';
 import { BlackstartError } from '../../../core/errors';
-import { derivePhase } from '../../../core/host-phase';
+import { derivePhase, lastErrorAfter } from '../../../core/host-phase';
 import type { ProbeConfig } from '../../reach/config';
 import { Prober, type ProbeSpec, type ReachReport } from '../../reach/prober';
 
@@ -50,14 +50,15 @@ export class ProbeHost implements Adapter<'host'> {
   start(ctx: AdapterContext<'host'>): void {
     this.unwatch?.();
     const prober = this.opts.prober ?? new Prober({ clock: ctx.clock });
-    this.unwatch = prober.watch(this.spec, (r: ReachReport) =>
+    this.unwatch = prober.watch(this.spec, (r: ReachReport) => {
+      const current = ctx.current();
       ctx.update({
         reachable: r.reachable,
         latencyMs: r.latencyMs,
-        lastError: r.lastError,
-        phase: derivePhase(ctx.current(), { reachable: r.reachable }),
-      }),
-    );
+        lastError: lastErrorAfter(current.lastError, 'probe', r.lastError),
+        phase: derivePhase(current, { reachable: r.reachable }),
+      });
+    });
   }
 
   stop(): void {
