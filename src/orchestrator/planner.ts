@@ -6,6 +6,7 @@
  * still computed (longest-path layers) for display and for runners that prefer barriers.
  * Offsets are milliseconds from the moment the plan starts.
  */
+import { formatDuration } from '../core/duration';
 import { BlackstartError } from '../core/errors';
 import { isOnBattery, type PlanStep, type UpsState } from '../core/state';
 import { layerBy, validateGraph } from './graph';
@@ -56,6 +57,12 @@ export function toPlanHost(id: string, policy: HostOutagePolicy, learnedMs?: num
     controller: policy.controller,
     leaveRunning: policy.leaveRunning,
   };
+}
+
+/** What `blackstart check` and the config loader refuse: unknown references, cycles, controller misuse. */
+export function validatePlanHosts(hosts: readonly PlanHost[]): void {
+  validateGraph(hosts);
+  checkController(hosts);
 }
 
 export function planShutdown(hosts: readonly PlanHost[]): ShutdownPlan {
@@ -129,6 +136,19 @@ export function fitBudget(plan: Pick<ShutdownPlan, 'criticalPathMs'>, opts: { ru
   return { fits: slackMs >= 0, slackMs, startBy: Math.max(0, slackMs) };
 }
 
+/**
+ * The warning `blackstart check` prints (and the text of the live over-budget event): null when
+ * the plan fits. Over budget is not a config error: the plan trigger starts the shutdown at once.
+ */
+export function budgetWarning(plan: Pick<ShutdownPlan, 'criticalPathMs' | 'criticalPath'>, opts: { runtimeS: number; reserveMs: number }): string | null {
+  const fit = fitBudget(plan, opts);
+  if (fit.fits) return null;
+  return (
+    `the shutdown plan needs ${formatDuration(plan.criticalPathMs)} (${plan.criticalPath.join(' → ')}) plus ${formatDuration(opts.reserveMs)} reserve, ` +
+    `but the UPS has ${formatDuration(opts.runtimeS * 1000)} of runtime: ${formatDuration(-fit.slackMs)} over budget, so the shutdown starts as soon as mains fails`
+  );
+}
+
 export type TriggerName = 'low_battery' | 'runtime_below' | 'charge_below' | 'plan' | 'on_battery_after';
 
 export interface Fired {
@@ -151,7 +171,7 @@ export function shouldStart(
   const t = policy.trigger;
   if (t.lowBattery && ups.status === 'low_battery') return { trigger: 'low_battery', reason: 'the UPS reports low battery' };
   if (t.runtimeBelow !== undefined && ups.runtimeS !== null && ups.runtimeS * 1000 < t.runtimeBelow) {
-    return { trigger: 'runtime_below', reason: `runtime ${ups.runtimeS}s is below ${t.runtimeBelow / 1000}s` };
+    return { trigger: 'runtime_below', reason: `runtime ${formatDuration(ups.runtimeS * 1000)} is below ${formatDuration(t.runtimeBelow)}` };
   }
   if (t.chargeBelow !== undefined && ups.chargePct !== null && ups.chargePct < t.chargeBelow) {
     return { trigger: 'charge_below', reason: `charge ${ups.chargePct}% is below ${t.chargeBelow}%` };
@@ -159,11 +179,14 @@ export function shouldStart(
   if (t.plan && ups.runtimeS !== null) {
     const fit = fitBudget(plan, { runtimeS: ups.runtimeS, reserveMs: policy.reserve });
     if (fit.slackMs <= 0) {
-      return { trigger: 'plan', reason: `the plan needs ${plan.criticalPathMs / 1000}s plus ${policy.reserve / 1000}s reserve; ${ups.runtimeS}s of runtime left` };
+      return {
+        trigger: 'plan',
+        reason: `the plan needs ${formatDuration(plan.criticalPathMs)} plus ${formatDuration(policy.reserve)} reserve; ${formatDuration(ups.runtimeS * 1000)} of runtime left`,
+      };
     }
   }
   if (t.onBatteryAfter !== undefined && onBatteryMs >= t.onBatteryAfter) {
-    return { trigger: 'on_battery_after', reason: `on battery for ${onBatteryMs / 1000}s` };
+    return { trigger: 'on_battery_after', reason: `on battery for ${formatDuration(onBatteryMs)}` };
   }
   return null;
 }

@@ -27,7 +27,11 @@ export const hostOutageSchema = section({
   controller: z.boolean().default(false),
   /** Start it on restore even when it was off before the outage. */
   always_on: z.boolean().default(false),
-  /** Never shut it down (e.g. the router the UPS's own alerts go through). */
+  /**
+   * Never shut it down (e.g. the router the UPS's own alerts go through). Order through it is
+   * kept: if A needs this host and this host needs B, A still goes down before B. On the
+   * controller it means Blackstart does not shut its own machine down.
+   */
   leave_running: z.boolean().default(false),
 }).superRefine((h, ctx) => {
   const seen = new Set<string>();
@@ -82,6 +86,19 @@ export type OutagePolicy = z.output<typeof outagePolicySchema>;
 /** Written > measured > default: a user's figure is a deliberate override of what was learned. */
 export function shutdownTakesMs(policy: Pick<HostOutagePolicy, 'shutdownTakes'>, learnedMs?: number | null): number {
   return policy.shutdownTakes ?? learnedMs ?? DEFAULT_SHUTDOWN_TAKES_MS;
+}
+
+/** How many of the latest measured shutdowns the learned duration looks at. */
+export const LEARN_FROM_LAST = 5;
+
+/**
+ * The learned `shutdown_takes`: the slowest of the latest measurements, rounded up to a second.
+ * Underestimating spends battery the plan did not budget; overestimating only starts a little early.
+ */
+export function learnedShutdownMs(measuredMs: readonly number[]): number | null {
+  const recent = measuredMs.slice(-LEARN_FROM_LAST).filter((ms) => Number.isFinite(ms) && ms > 0);
+  if (recent.length === 0) return null;
+  return Math.ceil(Math.max(...recent) / 1000) * 1000;
 }
 
 /** Twice the expected time absorbs a slow update or a busy disk; the margin covers very short ones. */

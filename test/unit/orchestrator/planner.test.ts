@@ -1,7 +1,7 @@
 import { BlackstartError } from '../../../src/core/errors';
 import type { UpsState } from '../../../src/core/state';
 import { hostOutageSchema, outagePolicySchema } from '../../../src/orchestrator/policy';
-import { fitBudget, planRestore, planShutdown, shouldStart, toPlanHost, toPlanSteps, type PlanHost, type ShutdownPlan } from '../../../src/orchestrator/planner';
+import { budgetWarning, fitBudget, planRestore, planShutdown, shouldStart, toPlanHost, toPlanSteps, validatePlanHosts, type PlanHost, type ShutdownPlan } from '../../../src/orchestrator/planner';
 import { prng } from '../../helpers/prng';
 
 const S = 1000;
@@ -87,6 +87,12 @@ describe('planShutdown', () => {
     expect(plan.criticalPathMs).toBe(30 * S);
   });
 
+  it('validates without planning, for blackstart check', () => {
+    expect(() => validatePlanHosts(diamond())).not.toThrow();
+    expect(() => validatePlanHosts([host('a', ['a'], 1)])).toThrow('a → a');
+    expect(() => validatePlanHosts([host('c', ['n'], 1, { controller: true }), host('n', [], 1)])).toThrow(/controller/);
+  });
+
   it('plans nothing for no hosts', () => {
     expect(planShutdown([])).toEqual({ waves: [], steps: [], criticalPathMs: 0, criticalPath: [], worstCaseMs: 0 });
   });
@@ -130,6 +136,13 @@ describe('fitBudget', () => {
     expect(fitBudget(plan, { runtimeS: 200, reserveMs: 120 * S })).toEqual({ fits: false, slackMs: -15 * S, startBy: 0 });
     expect(fitBudget(plan, { runtimeS: 200, reserveMs: 0 }).fits).toBe(true);
   });
+  it('words the check-time warning with the critical path, and says nothing when the plan fits', () => {
+    const full = planShutdown(diamond());
+    expect(budgetWarning(full, { runtimeS: 215, reserveMs: 120 * S })).toBeNull();
+    expect(budgetWarning(full, { runtimeS: 200, reserveMs: 120 * S })).toBe(
+      'the shutdown plan needs 1m35s (batch → db → storage) plus 2m reserve, but the UPS has 3m20s of runtime: 15s over budget, so the shutdown starts as soon as mains fails',
+    );
+  });
 });
 
 describe('shouldStart', () => {
@@ -159,7 +172,7 @@ describe('shouldStart', () => {
 
   it('runtime_below', () => {
     const p = policy({ runtime_below: '10m' });
-    expect(shouldStart(plan, ups({ runtimeS: 599 }), p, 0)).toEqual({ trigger: 'runtime_below', reason: 'runtime 599s is below 600s' });
+    expect(shouldStart(plan, ups({ runtimeS: 599 }), p, 0)).toEqual({ trigger: 'runtime_below', reason: 'runtime 9m59s is below 10m' });
     expect(shouldStart(plan, ups({ runtimeS: 600 }), p, 0)).toBeNull();
     expect(shouldStart(plan, ups({ runtimeS: null }), p, 0)).toBeNull();
   });
@@ -172,7 +185,7 @@ describe('shouldStart', () => {
 
   it('plan: fires once the critical path plus the reserve reaches the runtime left', () => {
     // 95s of plan + 120s of reserve = 215s.
-    expect(shouldStart(plan, ups({ runtimeS: 215 }), defaults, 0)).toEqual({ trigger: 'plan', reason: 'the plan needs 95s plus 120s reserve; 215s of runtime left' });
+    expect(shouldStart(plan, ups({ runtimeS: 215 }), defaults, 0)).toEqual({ trigger: 'plan', reason: 'the plan needs 1m35s plus 2m reserve; 3m35s of runtime left' });
     expect(shouldStart(plan, ups({ runtimeS: 216 }), defaults, 0)).toBeNull();
     expect(shouldStart(plan, ups({ runtimeS: null }), defaults, 0)).toBeNull();
     expect(shouldStart(plan, ups({ runtimeS: 100 }), policy({ low_battery: true }), 0)).toBeNull();

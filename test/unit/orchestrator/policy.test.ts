@@ -1,4 +1,4 @@
-import { escalateAfterMs, hostOutageSchema, outagePolicySchema, shutdownTakesMs } from '../../../src/orchestrator/policy';
+import { escalateAfterMs, learnedShutdownMs, hostOutageSchema, outagePolicySchema, shutdownTakesMs } from '../../../src/orchestrator/policy';
 
 function issues(result: { success: boolean; error?: { issues: { path: PropertyKey[]; message: string }[] } }): string[] {
   return (result.error?.issues ?? []).map((i) => `${i.path.join('.')}: ${i.message}`);
@@ -34,6 +34,16 @@ describe('host outage policy', () => {
     expect(escalateAfterMs({})).toBe(150_000);
     expect(escalateAfterMs({}, 40_000)).toBe(110_000);
     expect(escalateAfterMs({ shutdownTakes: 10_000, escalateAfter: 20_000 })).toBe(20_000);
+  });
+});
+
+describe('learned shutdown duration', () => {
+  it('takes the slowest of the last five measurements, rounded up to a second', () => {
+    expect(learnedShutdownMs([])).toBeNull();
+    expect(learnedShutdownMs([0, NaN])).toBeNull();
+    expect(learnedShutdownMs([41_200, 38_000])).toBe(42_000);
+    // The 300s outlier has aged out of the window.
+    expect(learnedShutdownMs([300_000, 20_000, 21_000, 22_500, 20_000, 19_000])).toBe(23_000);
   });
 });
 
