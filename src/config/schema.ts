@@ -13,6 +13,9 @@ import { apcupsdSchema } from '../adapters/ups/apcupsd/config';
 import { nutSchema } from '../adapters/ups/nut/config';
 import { simulatedUpsSchema } from '../adapters/ups/simulated/config';
 import { camelCase } from '../core/case';
+import { BlackstartError } from '../core/errors';
+import { hostOutageSchema, outagePolicySchema } from '../orchestrator/policy';
+import { toPlanHost, validatePlanHosts } from '../orchestrator/planner';
 import { LOG_LEVELS } from '../core/logger';
 import { deviceMap, duration, filePath, port, section, sectionWithSecrets } from './fields';
 
@@ -98,6 +101,8 @@ export const hostSchema = section({
   wol: wolSchema.optional(),
   /** The one way to shut it down gracefully: the `shutdown` action. */
   shutdown: shutdownSchema.optional(),
+  /** Its place in an outage: what it depends on, how long it takes to go down. */
+  outage: hostOutageSchema.prefault({}),
   simulated: simulatedHostSchema.optional(),
 }).superRefine((h, ctx) => {
   const real = ['ipmi', 'probe', 'wol', 'shutdown'] as const;
@@ -122,8 +127,18 @@ export const hostSchema = section({
 export const configSchema = section({
   mqtt: mqttSchema.prefault({}),
   log: section({ level: z.enum(LOG_LEVELS).default('info') }).prefault({}),
+  /** When an outage starts, how much runtime to keep in hand, when to restore. */
+  outage: outagePolicySchema.prefault({}),
   ups: deviceMap(upsSchema).default({}),
   hosts: deviceMap(hostSchema).default({}),
+}).superRefine((c, ctx) => {
+  // Dependencies between hosts (unknown names, cycles, two controllers) are errors of the whole file.
+  try {
+    validatePlanHosts(Object.entries(c.hosts).map(([id, h]) => toPlanHost(id, h.outage)));
+  } catch (err) {
+    if (!(err instanceof BlackstartError)) throw err;
+    ctx.addIssue({ code: 'custom', path: ['hosts'], message: err.message });
+  }
 });
 
 export type Config = z.output<typeof configSchema>;
