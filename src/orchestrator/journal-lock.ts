@@ -4,7 +4,8 @@
  * The lock is `<journal>.lock` holding `{pid, host, proc_start}`. It is written whole to a
  * temporary name and hard-linked into place, so it is never seen half-written. A lock whose
  * PID is gone on this machine is stale (the holder was killed) and is taken over. `proc_start`
- * (the process start time from /proc, where there is one) tells a reused PID from the holder.
+ * (the process start time from /proc, where there is one) and the boot id tell a reused PID
+ * from the holder.
  * A lock written on another host is never taken over: we cannot see its processes.
  */
 import { promises as fs, readFileSync } from 'node:fs';
@@ -16,6 +17,8 @@ interface LockInfo {
   pid: number;
   host: string;
   proc_start: string | null;
+  /** Linux boot id: a lock from before a reboot is stale whatever process now has its PID. */
+  boot: string | null;
 }
 
 export class JournalLock {
@@ -23,7 +26,7 @@ export class JournalLock {
 
   static async acquire(journalPath: string, log: Logger): Promise<JournalLock> {
     const path = `${journalPath}.lock`;
-    const mine: LockInfo = { pid: process.pid, host: hostname(), proc_start: procStart(process.pid) };
+    const mine: LockInfo = { pid: process.pid, host: hostname(), proc_start: procStart(process.pid), boot: bootId() };
     const tmp = `${path}.${process.pid}.${Date.now()}`;
     await fs.writeFile(tmp, JSON.stringify(mine) + '\n', { mode: 0o600 });
     try {
@@ -70,7 +73,12 @@ async function readLock(path: string): Promise<LockInfo | null> {
   try {
     const o = JSON.parse(text) as Partial<LockInfo>;
     if (typeof o.pid === 'number' && typeof o.host === 'string') {
-      return { pid: o.pid, host: o.host, proc_start: typeof o.proc_start === 'string' ? o.proc_start : null };
+      return {
+        pid: o.pid,
+        host: o.host,
+        proc_start: typeof o.proc_start === 'string' ? o.proc_start : null,
+        boot: typeof o.boot === 'string' ? o.boot : null,
+      };
     }
   } catch {
     // fall through: a lock we cannot read was not written by us (ours appear whole).
@@ -80,6 +88,8 @@ async function readLock(path: string): Promise<LockInfo | null> {
 
 function isAlive(holder: LockInfo): boolean {
   if (holder.host !== hostname()) return true;
+  const boot = bootId();
+  if (holder.boot !== null && boot !== null && holder.boot !== boot) return false;
   try {
     process.kill(holder.pid, 0);
   } catch (err) {
@@ -100,6 +110,14 @@ function procStart(pid: number): string | null {
     // A zombie (killed, not yet reaped by its parent) still answers kill(pid, 0) but holds nothing.
     if (rest[0] === 'Z') return 'zombie';
     return rest[19] ?? null;
+  } catch {
+    return null;
+  }
+}
+
+function bootId(): string | null {
+  try {
+    return readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
   } catch {
     return null;
   }

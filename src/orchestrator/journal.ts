@@ -84,6 +84,7 @@ export class Journal {
     const lock = await JournalLock.acquire(path, log);
     try {
       let fh = await openFile(path);
+      await syncDir(path);
       let state: JournalState;
       try {
         state = await loadAndRepair(fh, path, log);
@@ -157,19 +158,52 @@ export class Journal {
    * renamed to `<file>.ended-<ts>` and a fresh one started; only the newest `keepEnded` are kept.
    */
   private async rotateEnded(): Promise<void> {
-    await this.fh.close();
     const id = (this.state.outageId ?? 'unknown').replace(/[^A-Za-z0-9_-]/g, '_');
     const ended = `${this.path}.ended-${stamp(this.clock.now())}-${id}`;
-    await fs.rename(this.path, ended);
-    this.fh = await openFile(this.path);
-    await syncDir(this.path);
-    const prefix = `${basename(this.path)}.ended-`;
-    const old = (await fs.readdir(dirname(this.path))).filter((n) => n.startsWith(prefix)).sort();
-    for (const name of old.slice(0, Math.max(0, old.length - this.keepEnded))) {
-      await fs.rm(join(dirname(this.path), name), { force: true });
+    try {
+      // Renamed while still open: if this fails, the old file simply goes on growing.
+      await fs.rename(this.path, ended);
+    } catch (err) {
+      this.log.warn({ journal: this.path, err: (err as Error).message }, 'could not rotate the journal; it keeps growing');
+      return;
     }
+    const old = this.fh;
+    try {
+      this.fh = await openFile(this.path);
+      await syncDir(this.path);
+    } catch (err) {
+      // The handle still points at the archived file; writing there would hide records.
+      this.broken = new BlackstartError('INTERNAL', `journal ${this.path}: cannot start a new file: ${(err as Error).message}`);
+      throw this.broken;
+    } finally {
+      await old.close();
+    }
+    await this.prune();
     this.log.info({ journal: this.path, archived: ended }, 'outage ended; journal rotated');
   }
+
+  private async prune(): Promise<void> {
+    const prefix = `${basename(this.path)}.ended-`;
+    const names = (await fs.readdir(dirname(this.path))).filter((n) => n.startsWith(prefix)).sort();
+    for (const name of names.slice(0, Math.max(0, names.length - this.keepEnded))) {
+      await fs.rm(join(dirname(this.path), name), { force: true });
+    }
+  }
+}
+
+/**
+ * Reads and folds a journal without locking or repairing it, for status displays and tools.
+ * A torn last line is left out; a bad line throws PROTOCOL. A missing file is an empty journal.
+ */
+export async function readJournal(path: string): Promise<JournalState> {
+  let buf: Buffer;
+  try {
+    buf = await fs.readFile(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return new JournalState();
+    throw err;
+  }
+  return foldJournal(parseJournal(buf, path).records, path);
 }
 
 async function openFile(path: string): Promise<fs.FileHandle> {

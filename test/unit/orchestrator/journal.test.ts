@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path';
 import { FakeClock } from '../../../src/core/clock';
 import { BlackstartError } from '../../../src/core/errors';
 import { silentLogger } from '../../../src/core/logger';
-import { Journal, parseJournal, type JournalInput } from '../../../src/orchestrator/journal';
+import { Journal, parseJournal, readJournal, type JournalInput } from '../../../src/orchestrator/journal';
 
 let dir: string;
 let file: string;
@@ -223,6 +223,54 @@ describe('Journal', () => {
     const j = await openJournal();
     await j.append(started);
     expect(JSON.parse(await fs.readFile(`${file}.lock`, 'utf8'))).toMatchObject({ pid: process.pid });
+  });
+
+  it('keeps records in call order when appends are not awaited one by one', async () => {
+    const j = await openJournal();
+    await j.append({ ...started, running_before: [] } as JournalInput);
+    const hosts = Array.from({ length: 40 }, (_, i) => `h${i}`);
+    await Promise.all(hosts.map((host) => j.append({ kind: 'step_intent', outage_id: O, host, action: 'soft_off' })));
+    const recs = parseJournal(await fs.readFile(file), file).records.slice(1);
+    expect(recs.map((r) => (r.kind === 'step_intent' ? r.host : ''))).toEqual(hosts);
+  });
+
+  it('reports an interrupted restore step as uncertain and still owed', async () => {
+    const j = await openJournal();
+    await appendAll(j, [
+      started,
+      ...shutdownOf('nas'),
+      { kind: 'restore_started', outage_id: O },
+      { kind: 'restore_step_intent', outage_id: O, host: 'nas', action: 'wake', at: 99 },
+    ]);
+    await closeJournal(j);
+    const s = await readJournal(file);
+    expect(s.phase).toBe('restoring');
+    expect(s.uncertain()).toEqual([{ stage: 'restore', host: 'nas', action: 'wake', at: 99 }]);
+    expect(s.wasCommanded('nas', 'wake', 'restore')).toBe(true);
+    expect(s.wasCommanded('nas', 'wake')).toBe(false);
+    expect(s.toRestore()).toContain('nas');
+  });
+
+  it('reads a journal without the lock, leaving out a torn tail, and a missing one as empty', async () => {
+    expect((await readJournal(file)).active).toBe(false);
+    const j = await openJournal();
+    await j.append(started);
+    await fs.appendFile(file, '{"v":1,"ki');
+    expect((await readJournal(file)).outageId).toBe(O);
+  });
+
+  it('keeps a lock held on another machine, and drops one from before a reboot', async () => {
+    await fs.mkdir(join(dir, 'state'), { recursive: true });
+    const lock = { pid: process.pid, host: 'elsewhere', proc_start: null, boot: null };
+    await fs.writeFile(`${file}.lock`, JSON.stringify(lock));
+    await expectError(openJournal(), 'BUSY', /pid \d+ on elsewhere/);
+    await fs.writeFile(`${file}.lock`, JSON.stringify({ ...lock, host: hostname(), boot: 'another-boot' }));
+    const bootKnown = await fs.readFile('/proc/sys/kernel/random/boot_id').then(
+      () => true,
+      () => false,
+    );
+    if (bootKnown) await openJournal();
+    else await expectError(openJournal(), 'BUSY', /locked/);
   });
 
   it('keeps every acknowledged record when the writer is SIGKILLed mid-stream', async () => {
