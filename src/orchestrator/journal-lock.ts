@@ -43,7 +43,8 @@ export class JournalLock {
         if (holder && isAlive(holder)) {
           throw new BlackstartError(
             'BUSY',
-            `journal ${journalPath} is locked by pid ${holder.pid} on ${holder.host} (${path}); is another controller running?`,
+            `journal ${journalPath} is locked by pid ${holder.pid} on ${holder.host} (${path}); ` +
+              'is another controller running?',
           );
         }
         log.warn({ lock: path, holder }, 'journal lock left by a controller that is gone; taking it over');

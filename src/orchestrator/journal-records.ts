@@ -81,7 +81,9 @@ function validateRecord(value: unknown, fail: (what: string) => Error): JournalR
     throw fail(`version ${JSON.stringify(o.v)} is not ${JOURNAL_VERSION} (written by another version of blackstart?)`);
   }
   const kind = o.kind;
-  if (typeof kind !== 'string' || !KINDS.includes(kind as JournalKind)) throw fail(`unknown kind ${JSON.stringify(kind)}`);
+  if (typeof kind !== 'string' || !KINDS.includes(kind as JournalKind)) {
+    throw fail(`unknown kind ${JSON.stringify(kind)}`);
+  }
   const field = (name: string): string => `${kind}.${name}`;
   const str = (name: string): void => {
     if (typeof o[name] !== 'string' || o[name] === '') throw fail(`${field(name)} must be a non-empty string`);
@@ -94,7 +96,9 @@ function validateRecord(value: unknown, fail: (what: string) => Error): JournalR
     if (typeof n !== 'number' || !Number.isFinite(n) || n < 0) throw fail(`${field(name)} must be a number >= 0`);
   };
   const hostId = (name: string, h: unknown): void => {
-    if (typeof h !== 'string' || !DEVICE_ID.test(h)) throw fail(`${field(name)} ${JSON.stringify(h)} is not a device id`);
+    if (typeof h !== 'string' || !DEVICE_ID.test(h)) {
+      throw fail(`${field(name)} ${JSON.stringify(h)} is not a device id`);
+    }
   };
   const oneOf = (name: string, allowed: readonly string[]): void => {
     if (typeof o[name] !== 'string' || !allowed.includes(o[name])) {

@@ -65,7 +65,8 @@ export class JournalState {
       ['restore', this.restoreCommanded],
     ] as const) {
       for (const [host, step] of map) {
-        if (!step.done) out.push({ stage, host, action: step.action, at: this.intentAt.get(key(stage, host, step.action)) ?? 0 });
+        if (step.done) continue;
+        out.push({ stage, host, action: step.action, at: this.intentAt.get(key(stage, host, step.action)) ?? 0 });
       }
     }
     return out;
@@ -90,11 +91,12 @@ export class JournalState {
       this.start(rec);
       return;
     }
-    if (this.outageId === null) throw new BlackstartError('PROTOCOL', `${where}: ${rec.kind} before any outage_started`);
+    const bad = (what: string): BlackstartError => new BlackstartError('PROTOCOL', `${where}: ${rec.kind} ${what}`);
+    if (this.outageId === null) throw bad('before any outage_started');
     if (rec.outage_id !== this.outageId) {
-      throw new BlackstartError('PROTOCOL', `${where}: ${rec.kind} for outage ${rec.outage_id}, but the current one is ${this.outageId}`);
+      throw bad(`for outage ${rec.outage_id}, but the current one is ${this.outageId}`);
     }
-    if (!this.active) throw new BlackstartError('PROTOCOL', `${where}: ${rec.kind} after outage ${rec.outage_id} ended`);
+    if (!this.active) throw bad(`after outage ${rec.outage_id} ended`);
     switch (rec.kind) {
       case 'step_intent':
       case 'restore_step_intent': {
@@ -109,7 +111,7 @@ export class JournalState {
         const stage: Stage = rec.kind === 'step_done' ? 'shutdown' : 'restore';
         const step = this.mapFor(stage).get(rec.host);
         if (!step || step.action !== rec.action || step.done) {
-          throw new BlackstartError('PROTOCOL', `${where}: ${rec.kind} for ${rec.host} ${rec.action} without an open intent`);
+          throw bad(`for ${rec.host} ${rec.action} without an open intent`);
         }
         step.done = true;
         step.ok = rec.ok;

@@ -93,7 +93,10 @@ export class Journal {
         if (!(err instanceof BlackstartError) || err.code !== 'PROTOCOL' || opts.onCorrupt !== 'rotate') throw err;
         const aside = `${path}.corrupt-${stamp(clock.now())}`;
         await fs.rename(path, aside);
-        log.error({ journal: path, movedTo: aside, err: err.message }, 'journal is corrupt; moved aside, starting empty');
+        log.error(
+          { journal: path, movedTo: aside, err: err.message },
+          'journal is corrupt; moved aside, starting empty',
+        );
         fh = await openFile(path);
         await syncDir(path);
         state = new JournalState();
@@ -123,9 +126,8 @@ export class Journal {
         await this.fh.appendFile(line, 'utf8');
         await this.fh.datasync();
       } catch (err) {
-        this.broken = new BlackstartError('INTERNAL', `journal ${this.path}: write failed: ${toBlackstartError(err).message}`, {
-          cause: err,
-        });
+        const why = toBlackstartError(err).message;
+        this.broken = new BlackstartError('INTERNAL', `journal ${this.path}: write failed: ${why}`, { cause: err });
         throw this.broken;
       }
       this.state = next;
@@ -164,7 +166,8 @@ export class Journal {
       // Renamed while still open: if this fails, the old file simply goes on growing.
       await fs.rename(this.path, ended);
     } catch (err) {
-      this.log.warn({ journal: this.path, err: (err as Error).message }, 'could not rotate the journal; it keeps growing');
+      const why = (err as Error).message;
+      this.log.warn({ journal: this.path, err: why }, 'could not rotate the journal; it keeps growing');
       return;
     }
     const old = this.fh;
@@ -173,7 +176,8 @@ export class Journal {
       await syncDir(this.path);
     } catch (err) {
       // The handle still points at the archived file; writing there would hide records.
-      this.broken = new BlackstartError('INTERNAL', `journal ${this.path}: cannot start a new file: ${(err as Error).message}`);
+      const why = (err as Error).message;
+      this.broken = new BlackstartError('INTERNAL', `journal ${this.path}: cannot start a new file: ${why}`);
       throw this.broken;
     } finally {
       await old.close();
