@@ -22,6 +22,7 @@ import { ApcEmulator, type ApcUpsState } from './apc-emulator';
 import { freePort } from './ports';
 import { haveSocat, openPtyPair, type PtyPair } from './pty-pair';
 import { repoRoot } from './repo';
+import { killNow } from './process';
 
 function runs(bin: string): boolean {
   // `apcupsd --version` exits 0 without touching the system; a missing library shows here too.
@@ -169,11 +170,7 @@ export async function startApcupsd(bin: string, opts: StartOptions = {}): Promis
   const kill = async (): Promise<void> => {
     const p = proc;
     proc = undefined;
-    if (!p || p.exitCode !== null || p.signalCode !== null) return;
-    await new Promise<void>((resolve) => {
-      p.once('exit', () => resolve());
-      p.kill('SIGKILL');
-    });
+    await killNow(p);
   };
 
   const start = async (): Promise<void> => {

@@ -8,6 +8,7 @@ import { createSocket } from 'node:dgram';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { killNow } from './process';
 
 /** Why real-BMC tests cannot run here, or undefined when they can. */
 export function ipmiSimMissing(): string | undefined {
@@ -237,11 +238,7 @@ export async function startIpmiSim(opts: { power?: boolean; temp?: number; fanRa
   const kill = async (): Promise<void> => {
     const p = proc;
     proc = undefined;
-    if (!p || p.exitCode !== null || p.signalCode !== null) return;
-    await new Promise<void>((resolve) => {
-      p.once('exit', () => resolve());
-      p.kill('SIGKILL');
-    });
+    await killNow(p);
   };
   await launch();
 

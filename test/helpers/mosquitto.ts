@@ -97,3 +97,8 @@ export async function startMosquitto(users: MosquittoUser[]): Promise<Mosquitto>
     },
   };
 }
+
+/** The `mqtt:` section of a daemon config that logs in to this broker; the password comes from `passwordEnv`. */
+export function mqttYaml(url: string, username: string, passwordEnv = 'BS_MQTT_PW'): string {
+  return `mqtt:\n  url: ${url}\n  username: ${username}\n  password_env: ${passwordEnv}\n`;
+}

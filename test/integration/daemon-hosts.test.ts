@@ -8,7 +8,7 @@ import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cli, stopRun, until, type CliRun } from '../helpers/cli-run';
-import { startMosquitto, type Mosquitto } from '../helpers/mosquitto';
+import { mqttYaml, startMosquitto, type Mosquitto } from '../helpers/mosquitto';
 import { Watcher, type Received } from '../helpers/mqtt-watch';
 import { freePort } from '../helpers/ports';
 
@@ -44,11 +44,7 @@ describe('blackstart run with probed hosts, real Mosquitto', () => {
     const cfg = join(dir, 'blackstart.yaml');
     writeFileSync(
       cfg,
-      `mqtt:
-  url: ${mosq.url}
-  username: ${HUB.username}
-  password_env: BS_MQTT_PW
-hosts:
+      `${mqttYaml(mosq.url, HUB.username)}hosts:
   web:
     address: 127.0.0.1
     probe:

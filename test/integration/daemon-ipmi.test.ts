@@ -7,7 +7,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cli, stopRun, until, type CliRun } from '../helpers/cli-run';
 import { IPMI_USERS, freeUdpPort, ipmiSimMissing, startIpmiSim, type IpmiSim } from '../helpers/ipmi-sim';
-import { startMosquitto, type Mosquitto } from '../helpers/mosquitto';
+import { mqttYaml, startMosquitto, type Mosquitto } from '../helpers/mosquitto';
 import { Watcher } from '../helpers/mqtt-watch';
 
 const missing = ipmiSimMissing();
@@ -155,11 +155,7 @@ function parseSdrList(text: string): Record<string, { value: number | null; unit
     const cfg = join(mosq.dir, 'blackstart.yaml');
     writeFileSync(
       cfg,
-      `mqtt:
-  url: ${mosq.url}
-  username: ${HUB.username}
-  password_env: BS_MQTT_PW
-hosts:
+      `${mqttYaml(mosq.url, HUB.username)}hosts:
   db:
     name: Database server
     ipmi:

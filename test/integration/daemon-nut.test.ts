@@ -6,7 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startMosquitto, type Mosquitto } from '../helpers/mosquitto';
+import { mqttYaml, startMosquitto, type Mosquitto } from '../helpers/mosquitto';
 import { sleep, Watcher, type Received } from '../helpers/mqtt-watch';
 import { NUT_USERS, nutMissing, startNut, type NutServer } from '../helpers/nut';
 import { cliPath } from '../helpers/repo';
@@ -29,11 +29,7 @@ const missing = nutMissing();
     const cfg = join(mosq.dir, 'blackstart.yaml');
     writeFileSync(
       cfg,
-      `mqtt:
-  url: ${mosq.url}
-  username: ${HUB.username}
-  password_env: BS_MQTT_PW
-ups:
+      `${mqttYaml(mosq.url, HUB.username)}ups:
   lab:
     nut:
       port: ${nut.port}
