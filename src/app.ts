@@ -3,7 +3,15 @@
  * adapters, MQTT bridge. `blackstart run` uses it; Node-RED and Homebridge in-process mode will too.
  */
 import { readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { buildHub } from './adapters/registry';
+import { hostServices } from './adapters/host/services';
+import { outageUps } from './config/schema';
+import type { CommandDetail } from './core/adapter';
+import { Journal } from './orchestrator/journal';
+import { FileDurations } from './orchestrator/learned';
+import { Orchestrator } from './orchestrator/orchestrator';
 import { AgentLink } from './core/agent-link';
 import type { Config } from './config/schema';
 import type { Clock } from './core/clock';
@@ -18,6 +26,8 @@ export interface Blackstart {
   readonly bridge: MqttBridge;
   /** Reaches `blackstart agent`s through the bridge's connection (the adapters hold the same one). */
   readonly agents: MqttAgentRequester;
+  /** Present when a UPS feeds the hosts (`outage.ups`, or the only UPS). */
+  readonly orchestrator: Orchestrator | undefined;
   /** Present when the embedded broker runs. */
   readonly broker: EmbeddedBroker | undefined;
   /** The broker URL the bridge connects to. */
@@ -28,6 +38,15 @@ export interface Blackstart {
 export interface StartOptions {
   log: Logger;
   clock?: Clock;
+  /** Answers `simulate` on `<base>/outage/set` (the CLI passes the simulator; tests may not). */
+  simulate?: (args: Record<string, unknown>) => Promise<CommandDetail>;
+}
+
+/** Where the journal lives when the config does not say: $BLACKSTART_STATE_DIR, /var/lib as root, else XDG state. */
+export function defaultJournalPath(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.BLACKSTART_STATE_DIR) return join(env.BLACKSTART_STATE_DIR, 'journal.jsonl');
+  if (process.getuid?.() === 0) return '/var/lib/blackstart/journal.jsonl';
+  return join(env.XDG_STATE_HOME || join(homedir(), '.local', 'state'), 'blackstart', 'journal.jsonl');
 }
 
 export async function startBlackstart(config: Config, opts: StartOptions): Promise<Blackstart> {
@@ -74,15 +93,52 @@ export async function startBlackstart(config: Config, opts: StartOptions): Promi
   bridge.start();
   await hub.start();
 
+  let orchestrator: Orchestrator | undefined;
+  let journal: Journal | undefined;
+  const upsId = outageUps(config);
+  if (upsId) {
+    const outageLog = log.child({ part: 'outage' });
+    try {
+      const path = config.outage.journal?.path ?? defaultJournalPath();
+      // A damaged journal is moved aside (and logged) rather than keeping the UPS watch from starting.
+      journal = await Journal.open(path, { log: outageLog, onCorrupt: 'rotate', ...(opts.clock ? { clock: opts.clock } : {}) });
+      const hosts = Object.fromEntries(Object.entries(config.hosts).map(([id, h]) => [id, h.outage]));
+      orchestrator = new Orchestrator({
+        hub,
+        policy: config.outage,
+        hosts,
+        ups: upsId,
+        journal,
+        services: hostServices(config.hosts, { log: outageLog }),
+        learned: new FileDurations(join(dirname(path), 'durations.json'), outageLog),
+        log: outageLog,
+        ...(opts.simulate ? { simulate: opts.simulate } : {}),
+      });
+      await orchestrator.start();
+    } catch (err) {
+      await orchestrator?.stop();
+      await journal?.close();
+      await hub.stop();
+      await bridge.stop();
+      await broker?.close();
+      throw err;
+    }
+  } else if (Object.keys(config.ups).length > 1) {
+    log.warn({ ups: Object.keys(config.ups) }, 'several UPS and no outage.ups: the outage orchestrator is off; set outage.ups to the UPS that feeds the hosts');
+  }
+
   let stopping: Promise<void> | undefined;
   return {
     hub,
     bridge,
     agents,
+    orchestrator,
     broker,
     mqttUrl: url,
     stop: () =>
       (stopping ??= (async () => {
+        await orchestrator?.stop();
+        await journal?.close();
         await hub.stop();
         agentLink.attach(undefined);
         await bridge.stop();

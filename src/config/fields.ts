@@ -102,6 +102,14 @@ export function filePath() {
     .transform((p) => new FileRef(p));
 }
 
+/** A path to a file Blackstart writes; relative paths are taken from the config file's folder. */
+export function writablePath() {
+  return z
+    .string()
+    .min(1)
+    .transform((p) => new FileRef(p, true));
+}
+
 /** A map of devices keyed by id; ids become MQTT topic segments. */
 export function deviceMap<T extends z.ZodType>(value: T) {
   return z.record(

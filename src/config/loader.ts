@@ -132,6 +132,10 @@ function resolveRefs(value: unknown, path: (string | number)[], ctx: RefContext)
   }
   if (value instanceof FileRef) {
     const abs = resolve(ctx.baseDir, value.written);
+    if (value.mayCreate) {
+      value.resolve(abs);
+      return;
+    }
     try {
       accessSync(abs, constants.R_OK);
       value.resolve(abs);

@@ -34,7 +34,11 @@ export class SecretRef {
 export class FileRef {
   #absolute: string | undefined;
 
-  constructor(readonly written: string) {}
+  constructor(
+    readonly written: string,
+    /** A file Blackstart writes (the journal): made absolute, but it need not exist yet. */
+    readonly mayCreate = false,
+  ) {}
 
   resolve(absolute: string): void {
     this.#absolute = absolute;

@@ -5,6 +5,8 @@
 import { z } from 'zod';
 import { ipmiHostSchema } from '../adapters/host/ipmi/config';
 import { shutdownSchema } from '../adapters/host/shutdown/config';
+import { commandShutdownSchema } from '../adapters/power/command-config';
+import { sshShutdownSchema } from '../adapters/power/ssh-config';
 import { wolSchema } from '../adapters/power/wol-config';
 import { probeSchema } from '../adapters/reach/config';
 import { simulatedHostSchema } from '../adapters/host/simulated/config';
@@ -103,6 +105,14 @@ export const hostSchema = section({
   shutdown: shutdownSchema.optional(),
   /** Its place in an outage: what it depends on, how long it takes to go down. */
   outage: hostOutageSchema.prefault({}),
+  /** What to run when a service check fails after a restore: one command, here or over SSH. */
+  remediate: section({ ssh: sshShutdownSchema.optional(), command: commandShutdownSchema.optional() })
+    .superRefine((r, ctx) => {
+      if ((r.ssh === undefined) === (r.command === undefined)) ctx.addIssue({ code: 'custom', message: 'give one of ssh or command' });
+      // Without its own command an ssh block runs the OS's shutdown command: never as a remedy.
+      if (r.ssh && r.ssh.command === undefined) ctx.addIssue({ code: 'custom', path: ['ssh', 'command'], message: 'give the command to run (os: would pick a shutdown command)' });
+    })
+    .optional(),
   simulated: simulatedHostSchema.optional(),
 }).superRefine((h, ctx) => {
   const real = ['ipmi', 'probe', 'wol', 'shutdown'] as const;
@@ -119,6 +129,14 @@ export const hostSchema = section({
   if (h.shutdown?.ipmi && !h.ipmi) {
     ctx.addIssue({ code: 'custom', path: ['shutdown', 'ipmi'], message: "soft-off goes through the host's BMC: add an ipmi block to this host" });
   }
+  if (h.remediate && h.outage.services.length === 0) {
+    ctx.addIssue({ code: 'custom', path: ['remediate'], message: 'remediation runs when a service check fails: add outage.services to this host' });
+  }
+  h.outage.services.forEach((c, i) => {
+    if (c.tcp !== undefined && c.address === undefined && !h.address) {
+      ctx.addIssue({ code: 'custom', path: ['outage', 'services', i, 'tcp'], message: 'a tcp check needs an address: set address on the host or on the check' });
+    }
+  });
   if (h.probe && !h.probe.address && !h.address && (h.probe.tcp || h.probe.icmp)) {
     ctx.addIssue({ code: 'custom', path: ['probe'], message: 'probing by tcp or icmp needs an address: set address on the host or probe.address' });
   }
@@ -132,6 +150,13 @@ export const configSchema = section({
   ups: deviceMap(upsSchema).default({}),
   hosts: deviceMap(hostSchema).default({}),
 }).superRefine((c, ctx) => {
+  const upsIds = Object.keys(c.ups);
+  if (c.outage.ups !== undefined && !upsIds.includes(c.outage.ups)) {
+    ctx.addIssue({ code: 'custom', path: ['outage', 'ups'], message: `"${c.outage.ups}" is not a UPS of this config (have: ${upsIds.join(', ') || 'none'})` });
+  }
+  if (c.outage.planned.length > 0 && upsIds.length === 0) {
+    ctx.addIssue({ code: 'custom', path: ['outage', 'planned'], message: 'planned outages need a UPS to tell when mains is back: add one under ups' });
+  }
   // Dependencies between hosts (unknown names, cycles, two controllers) are errors of the whole file.
   try {
     validatePlanHosts(Object.entries(c.hosts).map(([id, h]) => toPlanHost(id, h.outage)));
@@ -145,6 +170,12 @@ export type Config = z.output<typeof configSchema>;
 export type MqttConfig = Config['mqtt'];
 export type UpsConfig = Config['ups'][string];
 export type HostConfig = Config['hosts'][string];
+
+/** The UPS the orchestrator follows: `outage.ups`, or the only UPS; undefined when it cannot tell. */
+export function outageUps(config: Config): string | undefined {
+  const ids = Object.keys(config.ups);
+  return config.outage.ups ?? (ids.length === 1 ? ids[0] : undefined);
+}
 
 function mapOptional<T extends Record<string, z.ZodType>>(shape: T): { [K in keyof T]: z.ZodOptional<T[K]> } {
   const out: Record<string, z.ZodType> = {};

@@ -17,6 +17,19 @@ export const EVENT_TYPES = [
   'escalation',
   'plan_over_budget',
   'command_failed',
+  /** The orchestrator's own steps: a plan started (trigger and reason), a restore began or ended. */
+  'shutdown_started',
+  'shutdown_finished',
+  'restore_started',
+  'restore_finished',
+  'host_restore_failed',
+  'service_check_failed',
+  'remediation',
+  'ups_off_sent',
+  'outage_aborted',
+  /** A planned outage is coming (sent `announce_before` its shutdown), starting, or over. */
+  'planned_outage_announced',
+  'planned_outage_started',
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 

@@ -28,7 +28,13 @@ const WARN_EVENTS = new Set<BlackstartEvent['type']>([
   'escalation',
   'plan_over_budget',
   'command_failed',
+  'host_restore_failed',
+  'service_check_failed',
+  'outage_aborted',
 ]);
+
+/** Who answers `<base>/outage/set`: the orchestrator, when one runs. */
+export type OutageCommandHandler = (request: CommandRequest) => Promise<void | CommandDetail>;
 
 export interface CommandResult {
   id: string | null;
@@ -92,6 +98,7 @@ export class Hub extends EventEmitter<HubEvents> {
   private readonly adapters: Adapter[] = [];
   private readonly queues = new Map<string, Promise<unknown>>();
   private outageState: OutageState = initialOutageState();
+  private outageHandler: OutageCommandHandler | undefined;
   private started = false;
 
   constructor(opts: HubOptions = {}) {
@@ -226,6 +233,29 @@ export class Hub extends EventEmitter<HubEvents> {
     this.safeEmit('outage', structuredClone(state));
   }
 
+  /** The orchestrator registers here; undefined unregisters. */
+  setOutageHandler(handler: OutageCommandHandler | undefined): void {
+    this.outageHandler = handler;
+  }
+
+  /** A command for the outage as a whole (`abort`, `simulate`); never rejects, like `execute`. */
+  async outageCommand(request: CommandRequest): Promise<CommandResult> {
+    const startedAt = this.clock.now();
+    const result: CommandResult = { id: request.id ?? null, action: request.action, ok: true, tookMs: 0 };
+    try {
+      if (!this.outageHandler) throw new BlackstartError('UNSUPPORTED', 'no outage orchestrator runs in this process');
+      const detail = await this.outageHandler(request);
+      if (detail) result.detail = detail;
+    } catch (err) {
+      const e = toBlackstartError(err);
+      result.ok = false;
+      result.error = e.toJSON();
+      this.log.warn({ action: request.action, code: e.code, err: e.message }, 'outage command failed');
+    }
+    result.tookMs = this.clock.now() - startedAt;
+    return result;
+  }
+
   emitEvent(event: Omit<BlackstartEvent, 'at'> & { at?: number }): void {
     const e: BlackstartEvent = { ...event, at: event.at ?? this.clock.now() };
     const level = WARN_EVENTS.has(e.type) ? 'warn' : 'info';
@@ -236,9 +266,10 @@ export class Hub extends EventEmitter<HubEvents> {
   /**
    * Carries out an action on a device. Never rejects: every failure, including an unknown
    * device or action, comes back as `ok: false` with a coded error, and nothing is done.
-   * Actions on one device run one after another.
+   * Actions on one device run one after another, except an `urgent` one (an escalation to hard
+   * power-off must not wait behind the graceful shutdown it replaces).
    */
-  async execute(device: DeviceRef, request: CommandRequest): Promise<CommandResult> {
+  async execute(device: DeviceRef, request: CommandRequest, opts: { urgent?: boolean } = {}): Promise<CommandResult> {
     const startedAt = this.clock.now();
     const finish = (error?: BlackstartError, detail?: CommandDetail): CommandResult => {
       const result: CommandResult = {
@@ -257,7 +288,7 @@ export class Hub extends EventEmitter<HubEvents> {
     if (adapter instanceof BlackstartError) return finish(adapter);
 
     const key = `${device.kind}/${device.id}`;
-    const previous = this.queues.get(key) ?? Promise.resolve();
+    const previous = opts.urgent ? Promise.resolve() : (this.queues.get(key) ?? Promise.resolve());
     const run = previous.then(() => this.runWithTimeout(adapter, request));
     let detail: CommandDetail | undefined;
     const settled = run.then(
@@ -267,7 +298,7 @@ export class Hub extends EventEmitter<HubEvents> {
       },
       (err: unknown) => toBlackstartError(err),
     );
-    this.queues.set(key, settled);
+    if (!opts.urgent) this.queues.set(key, settled);
     const error = await settled;
     if (this.queues.get(key) === settled) this.queues.delete(key);
     if (error) {

@@ -46,13 +46,44 @@ export type SensorMap = Record<string, SensorReading>;
 export const OUTAGE_PHASES = ['normal', 'on_battery', 'shutting_down', 'down', 'restoring'] as const;
 export type OutagePhase = (typeof OUTAGE_PHASES)[number];
 
+export const STEP_STATES = ['pending', 'running', 'done', 'failed', 'skipped'] as const;
+export type StepState = (typeof STEP_STATES)[number];
+
 export interface PlanStep {
   host: string;
+  /** What is (or will be) sent: `shutdown`, `power_off` after an escalation, `power_on`, `wake`. */
   action: string;
+  stage: 'shutdown' | 'restore';
   wave: number;
-  /** Epoch ms by which the step must be done. */
+  /** Epoch ms by which the step must be done (escalation for a shutdown, boot limit for a restore). */
   deadline: number | null;
-  state: 'pending' | 'running' | 'done' | 'failed' | 'skipped';
+  state: StepState;
+  started: number | null;
+  finished: number | null;
+  /** Why it failed or was skipped. */
+  error: string | null;
+}
+
+/** The plan against the battery: all durations in seconds. */
+export interface OutageBudget {
+  /** The UPS's runtime estimate now; null when it gives none. */
+  runtimeS: number | null;
+  reserveS: number;
+  /** Expected time from plan start until the last host is off (the critical path). */
+  neededS: number;
+  /** The same if every host took until its escalation deadline. */
+  worstCaseS: number;
+  /** runtime − reserve − needed; negative when over budget, null without a runtime. */
+  slackS: number | null;
+  criticalPath: string[];
+}
+
+export interface PlannedWindow {
+  name: string;
+  /** Epoch ms: when the ordered shutdown starts (lead time before `start`). */
+  shutdownAt: number;
+  start: number;
+  end: number;
 }
 
 export interface OutageState {
@@ -60,7 +91,15 @@ export interface OutageState {
   ups: string | null;
   plan: PlanStep[];
   started: number | null;
+  /** Epoch ms by which every shutdown step must be over (the last escalation deadline). */
   deadline: number | null;
+  /** The journal's id for this outage. */
+  id: string | null;
+  /** What started it: the trigger that fired, or the planned window. */
+  reason: string | null;
+  budget: OutageBudget | null;
+  /** The next planned outage, announced ahead of time; null when none is configured. */
+  planned: PlannedWindow | null;
 }
 
 export const HOST_ACTIONS = ['wake', 'shutdown', 'power_on', 'power_off', 'power_cycle', 'reset', 'soft_off'] as const;
@@ -96,7 +135,7 @@ export function initialHostState(now: number): HostState {
 }
 
 export function initialOutageState(): OutageState {
-  return { phase: 'normal', ups: null, plan: [], started: null, deadline: null };
+  return { phase: 'normal', ups: null, plan: [], started: null, deadline: null, id: null, reason: null, budget: null, planned: null };
 }
 
 export function isOnBattery(status: UpsStatus): boolean {

@@ -169,32 +169,34 @@ export class MqttBridge {
 
   private onMessage(m: IncomingMessage): void {
     const parsed = this.topics.parse(m.topic);
-    if (parsed?.type !== 'command') return;
+    if (parsed?.type !== 'command' && parsed?.type !== 'outage-command') return;
     if (m.retain) {
       // A retained command would run again at every restart of this process.
       this.opts.log.warn({ topic: m.topic }, 'ignored a retained command: publish commands without the retain flag');
       return;
     }
-    void this.handleCommand(parsed.device, m).catch((err: unknown) => {
+    void this.handleCommand(parsed.type === 'command' ? parsed.device : 'outage', m).catch((err: unknown) => {
       this.opts.log.error({ topic: m.topic, err: toBlackstartError(err).message }, 'command handling failed');
     });
   }
 
-  private async handleCommand(device: DeviceRef, m: IncomingMessage): Promise<void> {
+  private async handleCommand(device: DeviceRef | 'outage', m: IncomingMessage): Promise<void> {
     let result: CommandResult;
+    const label = device === 'outage' ? 'outage' : `${device.kind}/${device.id}`;
     try {
       const cmd = parseCommand(m.payload);
-      this.opts.log.info({ device: `${device.kind}/${device.id}`, action: cmd.action, id: cmd.id }, 'command received');
-      result = await this.hub.execute(device, { action: cmd.action, id: cmd.id, ...(cmd.args ? { args: cmd.args } : {}) });
+      this.opts.log.info({ device: label, action: cmd.action, id: cmd.id }, 'command received');
+      const request = { action: cmd.action, id: cmd.id, ...(cmd.args ? { args: cmd.args } : {}) };
+      result = device === 'outage' ? await this.hub.outageCommand(request) : await this.hub.execute(device, request);
     } catch (err) {
       const e = toBlackstartError(err);
       const partial = err instanceof CommandParseError ? err.partial : { action: null, id: null };
-      this.opts.log.warn({ device: `${device.kind}/${device.id}`, err: e.message }, 'command rejected');
+      this.opts.log.warn({ device: label, err: e.message }, 'command rejected');
       result = { id: partial.id, action: partial.action, ok: false, error: e.toJSON(), tookMs: 0 };
     }
     const body = encode(resultPayload(result));
     const options: PublishOptions = { qos: 1, ...(m.correlationData ? { correlationData: m.correlationData } : {}) };
     if (m.responseTopic && isPublishableTopic(m.responseTopic)) await this.publish(m.responseTopic, body, options);
-    await this.publish(this.topics.result(device), body, options);
+    await this.publish(device === 'outage' ? this.topics.outageResult : this.topics.result(device), body, options);
   }
 }

@@ -27,9 +27,11 @@ export function sensorsPayload(s: SensorMap): Record<string, unknown> {
 export function outagePayload(s: OutageState): Record<string, unknown> {
   return snakeKeys({
     ...s,
-    plan: s.plan.map((step) => snakeKeys({ ...step, deadline: iso(step.deadline) })),
+    plan: s.plan.map((step) => snakeKeys({ ...step, deadline: iso(step.deadline), started: iso(step.started), finished: iso(step.finished) })),
     started: iso(s.started),
     deadline: iso(s.deadline),
+    budget: s.budget && snakeKeys({ ...s.budget, criticalPath: [...s.budget.criticalPath] }),
+    planned: s.planned && snakeKeys({ ...s.planned, shutdownAt: iso(s.planned.shutdownAt), start: iso(s.planned.start), end: iso(s.planned.end) }),
   });
 }
 

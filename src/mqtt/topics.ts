@@ -5,6 +5,8 @@ import { DEVICE_ID, type DeviceKind, type DeviceRef } from '../core/state';
 
 export type ParsedTopic =
   | { type: 'command'; device: DeviceRef }
+  /** `<base>/outage/set`: abort, simulate. */
+  | { type: 'outage-command' }
   /** `<base>/agent/<id>`: the agent's retained availability. */
   | { type: 'agent-state'; agent: string }
   | { type: 'agent-command'; agent: string }
@@ -15,6 +17,8 @@ export interface Topics {
   /** `online` / `offline`, retained; the bridge's last will. */
   readonly bridgeState: string;
   readonly outage: string;
+  readonly outageSet: string;
+  readonly outageResult: string;
   readonly event: string;
   ups(id: string): string;
   host(id: string): string;
@@ -52,6 +56,8 @@ export function createTopics(base = 'blackstart'): Topics {
     base,
     bridgeState: `${base}/bridge/state`,
     outage: `${base}/outage`,
+    outageSet: `${base}/outage/set`,
+    outageResult: `${base}/outage/result`,
     event: `${base}/event`,
     ups: (id) => dev('ups', id),
     host: (id) => dev('host', id),
@@ -62,11 +68,12 @@ export function createTopics(base = 'blackstart'): Topics {
     agentSet: (id) => agent(id, 'set'),
     agentResult: (id) => agent(id, 'result'),
     agentFilters: [`${base}/agent/+`, `${base}/agent/+/result`],
-    commandFilters: [`${base}/host/+/set`, `${base}/ups/+/set`],
+    commandFilters: [`${base}/host/+/set`, `${base}/ups/+/set`, `${base}/outage/set`],
     parse(topic) {
       if (!topic.startsWith(prefix)) return null;
       const parts = topic.slice(prefix.length).split('/');
       const [kind, id, leaf] = parts;
+      if (parts.length === 2 && kind === 'outage' && id === 'set') return { type: 'outage-command' };
       if (parts.length === 3 && (kind === 'host' || kind === 'ups') && leaf === 'set' && id !== undefined) {
         return { type: 'command', device: { kind, id } };
       }

@@ -35,6 +35,7 @@ export type JournalRecord =
   | (Base & { kind: 'step_intent' } & StepFields)
   | (Base & { kind: 'step_done' } & DoneFields)
   | (Base & { kind: 'phase'; phase: OutagePhase })
+  | (Base & { kind: 'plan_aborted'; by: string })
   | (Base & { kind: 'restore_started' })
   | (Base & { kind: 'restore_step_intent' } & StepFields)
   | (Base & { kind: 'restore_step_done' } & DoneFields)
@@ -51,6 +52,7 @@ const KINDS: readonly JournalKind[] = [
   'step_intent',
   'step_done',
   'phase',
+  'plan_aborted',
   'restore_started',
   'restore_step_intent',
   'restore_step_done',
@@ -132,6 +134,9 @@ function validateRecord(value: unknown, fail: (what: string) => Error): JournalR
       break;
     case 'phase':
       oneOf('phase', OUTAGE_PHASES);
+      break;
+    case 'plan_aborted':
+      str('by');
       break;
     case 'restore_started':
       break;

@@ -32,6 +32,8 @@ export class JournalState {
   startedAt: number | null = null;
   phase: OutagePhase = 'normal';
   result: OutageResult | null = null;
+  /** The shutdown plan was stopped by hand: do not start it again in this outage. */
+  aborted = false;
   runningBefore = new Set<string>();
   /** Latest shutdown-side command per host (an escalation such as soft_off → power_off replaces it). */
   commanded = new Map<string, CommandedStep>();
@@ -123,6 +125,9 @@ export class JournalState {
       case 'phase':
         this.phase = rec.phase;
         break;
+      case 'plan_aborted':
+        this.aborted = true;
+        break;
       case 'restore_started':
         this.phase = 'restoring';
         break;
@@ -145,6 +150,7 @@ export class JournalState {
     this.startedAt = rec.at;
     this.phase = 'on_battery';
     this.result = null;
+    this.aborted = false;
     this.runningBefore = new Set([...carried, ...rec.running_before]);
     this.commanded = new Map();
     this.restoreCommanded = new Map();

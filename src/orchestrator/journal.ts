@@ -58,7 +58,47 @@ export function foldJournal(records: JournalRecord[], file: string): JournalStat
   return state;
 }
 
-export class Journal {
+/** What the orchestrator needs of a journal: the file one, or the in-memory one `simulate` uses. */
+export interface OutageJournal {
+  append(input: JournalInput): Promise<JournalRecord>;
+  replay(): JournalState;
+  close(): Promise<void>;
+}
+
+/**
+ * A journal that keeps its records in memory, with the same checks as the file: for simulations
+ * on a virtual clock, where a real fsync would let virtual time run ahead of the runner.
+ */
+export class MemoryJournal implements OutageJournal {
+  readonly records: JournalRecord[] = [];
+  private state = new JournalState();
+
+  constructor(private readonly clock: Clock = systemClock) {}
+
+  append(input: JournalInput): Promise<JournalRecord> {
+    try {
+      const rec = { v: JOURNAL_VERSION, ...input, at: input.at ?? this.clock.now() } as JournalRecord;
+      encodeRecord(rec);
+      const next = this.state.clone();
+      next.apply(rec, `memory journal record ${this.records.length + 1}`);
+      this.state = next;
+      this.records.push(rec);
+      return Promise.resolve(rec);
+    } catch (err) {
+      return Promise.reject(toBlackstartError(err));
+    }
+  }
+
+  replay(): JournalState {
+    return this.state.clone();
+  }
+
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
+export class Journal implements OutageJournal {
   private chain: Promise<void> = Promise.resolve();
   private broken: BlackstartError | null = null;
   private closed = false;

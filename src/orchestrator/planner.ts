@@ -193,7 +193,17 @@ export function shouldStart(
 
 /** The plan as the hub's outage state carries it: epoch deadlines from the moment it started. */
 export function toPlanSteps(plan: ShutdownPlan, startedAt: number): PlanStep[] {
-  return plan.steps.map((s) => ({ host: s.host, action: 'shutdown', wave: s.wave, deadline: startedAt + s.escalateAtMs, state: 'pending' }));
+  return plan.steps.map((s) => ({
+    host: s.host,
+    action: 'shutdown',
+    stage: 'shutdown',
+    wave: s.wave,
+    deadline: startedAt + s.escalateAtMs,
+    state: 'pending',
+    started: null,
+    finished: null,
+    error: null,
+  }));
 }
 
 function escalationOf(h: PlanHost): number {

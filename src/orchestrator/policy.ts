@@ -7,7 +7,17 @@
  */
 import { z } from 'zod';
 import { DEVICE_ID } from '../core/state';
-import { duration, percent, section } from '../config/fields';
+import { duration, percent, section, writablePath } from '../config/fields';
+import { cronError } from './schedule';
+
+const isoTime = z.string().transform((text, ctx) => {
+  const ms = /(Z|[+-]\d\d:?\d\d)$/.test(text) ? Date.parse(text) : NaN;
+  if (Number.isNaN(ms)) {
+    ctx.addIssue({ code: 'custom', message: 'expected an ISO 8601 time with a zone, e.g. 2026-12-24T08:00:00+01:00' });
+    return z.NEVER;
+  }
+  return ms;
+});
 
 /** Used when a host gives no `shutdown_takes` and nothing has been measured yet. */
 export const DEFAULT_SHUTDOWN_TAKES_MS = 60_000;
@@ -15,6 +25,21 @@ export const DEFAULT_SHUTDOWN_TAKES_MS = 60_000;
 export const ESCALATE_MARGIN_MS = 30_000;
 
 const hostId = z.string().regex(DEVICE_ID, 'a host id: lowercase letters, digits, "_" and "-"');
+
+/** One service that must answer after a restore: a TCP port, or an HTTP(S) URL. */
+export const serviceCheckSchema = section({
+  /** For messages and events; defaults to `tcp/<port>` or the URL. */
+  name: z.string().min(1).max(64).optional(),
+  tcp: z.number().int().min(1).max(65535).optional(),
+  /** Address for the TCP check; absent: the host's `address`. */
+  address: z.string().min(1).optional(),
+  http: z.string().regex(/^https?:\/\/[^\s]+$/, 'expected an http:// or https:// URL').optional(),
+  /** HTTPS without checking the certificate (self-signed NAS pages). */
+  insecure: z.boolean().default(false),
+}).superRefine((c, ctx) => {
+  if ((c.tcp === undefined) === (c.http === undefined)) ctx.addIssue({ code: 'custom', message: 'give one of tcp (a port) or http (a URL)' });
+  if (c.address !== undefined && c.tcp === undefined) ctx.addIssue({ code: 'custom', path: ['address'], message: 'address is for a tcp check' });
+});
 
 export const hostOutageSchema = section({
   /** Hosts this one needs running: they go down after it and come back before it. */
@@ -33,6 +58,12 @@ export const hostOutageSchema = section({
    * controller it means Blackstart does not shut its own machine down.
    */
   leave_running: z.boolean().default(false),
+  /** After a restore, what must answer before the host counts as back (checked in order). */
+  services: z.array(serviceCheckSchema).default([]),
+  /** Longest wait for the host to answer after power-on or wake; absent: `outage.restore.boot_within`. */
+  boot_within: duration({ min: 1000 }).optional(),
+  /** How long it takes to boot, for `blackstart simulate` of a real host. */
+  boot_takes: duration({ min: 0 }).optional(),
 }).superRefine((h, ctx) => {
   const seen = new Set<string>();
   h.dependsOn.forEach((d, i) => {
@@ -65,6 +96,51 @@ export const restorePolicySchema = section({
   mains_stable_for: duration().prefault('60s'),
   /** And the battery must hold this much, so a second cut can still be ridden out. */
   charge_at_least: percent.default(30),
+  /** Longest wait for a host to answer after power-on or wake, per attempt. */
+  boot_within: duration({ min: 1000 }).prefault('5m'),
+  /** Attempts after the first (IPMI power-on first, then Wake-on-LAN). */
+  retries: z.number().int().min(0).max(10).default(2),
+  /** Longest wait for a host's service checks to pass once it answers (remediation included). */
+  services_within: duration({ min: 1000 }).prefault('2m'),
+  /** Time between service checks. */
+  check_every: duration({ min: 100 }).prefault('5s'),
+});
+
+/** A planned outage: an explicit window, or a cron expression plus a duration. */
+export const plannedOutageSchema = section({
+  name: z.string().regex(DEVICE_ID, 'a name: lowercase letters, digits, "_" and "-"'),
+  /** ISO 8601 with a time zone, e.g. 2026-12-24T08:00:00+01:00. */
+  start: isoTime.optional(),
+  end: isoTime.optional(),
+  /** Five-field cron (minute hour day month weekday) for the window's start, in `timezone`. */
+  cron: z.string().min(1).optional(),
+  /** With cron: how long the window lasts. */
+  duration: duration({ min: 60_000 }).optional(),
+  /** IANA zone for cron; default the machine's. */
+  timezone: z.string().min(1).optional(),
+}).superRefine((p, ctx) => {
+  const explicit = p.start !== undefined || p.end !== undefined;
+  const cron = p.cron !== undefined || p.duration !== undefined;
+  if (explicit === cron) {
+    ctx.addIssue({ code: 'custom', message: 'give start and end, or cron and duration' });
+    return;
+  }
+  if (explicit && (p.start === undefined || p.end === undefined)) ctx.addIssue({ code: 'custom', path: [p.start === undefined ? 'start' : 'end'], message: 'give both start and end' });
+  if (explicit && p.start !== undefined && p.end !== undefined && p.end <= p.start) ctx.addIssue({ code: 'custom', path: ['end'], message: 'must be after start' });
+  if (cron && (p.cron === undefined || p.duration === undefined)) ctx.addIssue({ code: 'custom', path: [p.cron === undefined ? 'cron' : 'duration'], message: 'give both cron and duration' });
+  if (p.timezone !== undefined && p.cron === undefined) ctx.addIssue({ code: 'custom', path: ['timezone'], message: 'timezone is for cron' });
+  if (p.cron !== undefined) {
+    const err = cronError(p.cron, p.timezone);
+    if (err) ctx.addIssue({ code: 'custom', path: ['cron'], message: err });
+  }
+});
+
+/** What the end of a shutdown does to the UPS itself: off unless asked. */
+export const upsOffSchema = section({
+  /** A UPS command by its NUT name: `fsd`, `shutdown.return`, `shutdown.stayoff`, `load.off`. */
+  action: z.string().regex(/^[a-z][a-z0-9._-]*$/, 'a UPS command name such as fsd or shutdown.return'),
+  /** Wait this long after the last host other than the controller is down. */
+  after: duration().prefault('0s'),
 });
 
 /**
@@ -72,16 +148,39 @@ export const restorePolicySchema = section({
  * as a whole, so what is written is exactly what fires.
  */
 export const outagePolicySchema = section({
+  /** The UPS that feeds the hosts; absent: the only UPS of the config. */
+  ups: z.string().regex(DEVICE_ID, 'a UPS id').optional(),
+  /** The outage journal (JSON lines); absent: /var/lib/blackstart/journal.jsonl as root, else ~/.local/state/blackstart/. */
+  journal: writablePath().optional(),
   /** Runtime to keep in hand when the plan is done: estimates are optimistic as batteries age. */
   reserve: duration().prefault('2m'),
   trigger: triggerSchema.prefault({ low_battery: true, plan: true }),
+  /** Mains back during the shutdown: `stop` leaves hosts not yet started running; `finish` completes the plan. */
+  on_power_back: z.enum(['stop', 'finish']).default('stop'),
+  /** After the last host other than the controller is down, send this to the UPS. Off by default. */
+  ups_off: upsOffSchema.optional(),
   restore: restorePolicySchema.prefault({}),
+  /** The runtime your UPS reports at full charge under today's load: `blackstart check` fits the plan against it. */
+  expected_runtime: duration({ min: 1000 }).optional(),
+  planned: z.array(plannedOutageSchema).default([]),
+  /** Planned outages: start the shutdown this long before the window; absent: the plan's worst case plus one minute. */
+  lead: duration().optional(),
+  /** Planned outages are announced on MQTT this long before their shutdown starts. */
+  announce_before: duration().prefault('1h'),
+}).superRefine((o, ctx) => {
+  const seen = new Set<string>();
+  o.planned.forEach((p, i) => {
+    if (seen.has(p.name)) ctx.addIssue({ code: 'custom', path: ['planned', i, 'name'], message: `"${p.name}" is used twice` });
+    seen.add(p.name);
+  });
 });
 
 export type HostOutagePolicy = z.output<typeof hostOutageSchema>;
 export type TriggerPolicy = z.output<typeof triggerSchema>;
 export type RestorePolicy = z.output<typeof restorePolicySchema>;
 export type OutagePolicy = z.output<typeof outagePolicySchema>;
+export type ServiceCheck = z.output<typeof serviceCheckSchema>;
+export type PlannedOutage = z.output<typeof plannedOutageSchema>;
 
 /** Written > measured > default: a user's figure is a deliberate override of what was learned. */
 export function shutdownTakesMs(policy: Pick<HostOutagePolicy, 'shutdownTakes'>, learnedMs?: number | null): number {

@@ -16,7 +16,7 @@ describe('state payloads follow the MQTT contract', () => {
   });
 
   it('outage, event and result', () => {
-    expect(outagePayload(initialOutageState())).toEqual({ phase: 'normal', ups: null, plan: [], started: null, deadline: null });
+    expect(outagePayload(initialOutageState())).toEqual({ phase: 'normal', ups: null, plan: [], started: null, deadline: null, id: null, reason: null, budget: null, planned: null });
     expect(eventPayload({ type: 'power_lost', at: T, ups: 'main', detail: { charge_pct: 90 } })).toEqual({
       type: 'power_lost',
       at: '2026-11-23T09:00:00.000Z',

@@ -118,8 +118,8 @@ describe('planShutdown', () => {
     expect(h).toEqual({ id: 'vm', dependsOn: ['pve'], shutdownTakesMs: 20 * S, escalateAfterMs: 70 * S, controller: false, leaveRunning: false });
     const plan = planShutdown([h, toPlanHost('pve', hostOutageSchema.parse({ shutdown_takes: '1m' }))]);
     expect(toPlanSteps(plan, 1_000_000)).toEqual([
-      { host: 'vm', action: 'shutdown', wave: 0, deadline: 1_000_000 + 70 * S, state: 'pending' },
-      { host: 'pve', action: 'shutdown', wave: 1, deadline: 1_000_000 + 20 * S + 150 * S, state: 'pending' },
+      { host: 'vm', action: 'shutdown', stage: 'shutdown', wave: 0, deadline: 1_000_000 + 70 * S, state: 'pending', started: null, finished: null, error: null },
+      { host: 'pve', action: 'shutdown', stage: 'shutdown', wave: 1, deadline: 1_000_000 + 20 * S + 150 * S, state: 'pending', started: null, finished: null, error: null },
     ]);
   });
 });

@@ -1,0 +1,398 @@
+/**
+ * Carries out a shutdown plan. A host starts as soon as every host that must go down before it
+ * has finished (done, failed or skipped), so one slow branch never holds up another. Each step
+ * is journalled before its command leaves and after its outcome is known; a host is "down" only
+ * when its state proves it (power off, or it stopped answering), and one that is not down by its
+ * deadline is powered off through its BMC. A failed host is reported and the plan carries on.
+ */
+import type { CommandResult, Hub } from '../core/hub';
+import type { Clock, TimerHandle } from '../core/clock';
+import type { Logger } from '../core/logger';
+import type { HostAction, HostState, PlanStep, StepState } from '../core/state';
+import { formatDuration } from '../core/duration';
+import { isDown, isGone, proofOf } from './host-facts';
+import type { OutageJournal, JournalState } from './journal';
+import type { PlanHost, ShutdownPlan } from './planner';
+
+/** After a hard power-off is sent, how long the BMC has to read power off before the step fails. */
+export const ESCALATION_GRACE_MS = 60_000;
+
+export interface ShutdownRunOptions {
+  hub: Hub;
+  journal: OutageJournal;
+  log: Logger;
+  outageId: string;
+  plan: ShutdownPlan;
+  hosts: readonly PlanHost[];
+  /** Hosts running when the outage began; the others are skipped unless they are up now. */
+  runningBefore: ReadonlySet<string>;
+  /** Sent to the UPS after the last host other than the controller: off unless configured. */
+  upsOff?: { ups: string; action: string; afterMs: number };
+  /** Epoch ms the plan started (deadlines count from each step's own start). */
+  startedAt: number;
+  onChange: () => void;
+  /** A measured, proven shutdown, for the learned durations. */
+  onMeasured?: (host: string, tookMs: number) => void;
+}
+
+interface Step {
+  host: string;
+  wave: number;
+  controller: boolean;
+  /** Hosts that must be finished first. */
+  after: string[];
+  state: StepState;
+  action: HostAction;
+  started: number | null;
+  finished: number | null;
+  deadline: number | null;
+  expectedMs: number;
+  escalateMs: number;
+  error: string | null;
+  escalated: boolean;
+  timer: TimerHandle | undefined;
+}
+
+export interface ShutdownSummary {
+  done: string[];
+  failed: string[];
+  skipped: string[];
+  /** Not started because the plan was stopped (power back, abort). */
+  notStarted: string[];
+}
+
+export class ShutdownRun {
+  private readonly steps = new Map<string, Step>();
+  private readonly clock: Clock;
+  private starting = true;
+  private escalating = true;
+  private cancelled = false;
+  private upsOffState: 'waiting' | 'sent' | 'none';
+  private upsOffTimer: TimerHandle | undefined;
+  private resolveDone!: (s: ShutdownSummary) => void;
+  readonly done: Promise<ShutdownSummary>;
+  private readonly onHost = (id: string, s: HostState): void => this.observe(id, s);
+
+  constructor(private readonly o: ShutdownRunOptions) {
+    this.clock = o.hub.clock;
+    this.done = new Promise((resolve) => (this.resolveDone = resolve));
+    this.upsOffState = o.upsOff ? 'waiting' : 'none';
+    const byId = new Map(o.hosts.map((h) => [h.id, h]));
+    const inPlan = new Set(o.plan.steps.map((s) => s.host));
+    // What must finish first: a host's dependents, looking through hosts left running.
+    const dependents = new Map<string, string[]>(o.hosts.map((h) => [h.id, []]));
+    for (const h of o.hosts) for (const d of h.dependsOn) dependents.get(d)?.push(h.id);
+    const afterOf = (id: string): string[] => {
+      const out = new Set<string>();
+      const seen = new Set<string>();
+      const walk = (x: string): void => {
+        for (const dep of dependents.get(x) ?? []) {
+          if (seen.has(dep)) continue;
+          seen.add(dep);
+          if (inPlan.has(dep)) out.add(dep);
+          else walk(dep);
+        }
+      };
+      walk(id);
+      return [...out];
+    };
+    for (const s of o.plan.steps) {
+      const h = byId.get(s.host) as PlanHost;
+      const controller = Boolean(h.controller);
+      this.steps.set(s.host, {
+        host: s.host,
+        wave: s.wave,
+        controller,
+        after: controller ? o.plan.steps.filter((x) => x.host !== s.host).map((x) => x.host) : afterOf(s.host),
+        state: 'pending',
+        action: 'shutdown',
+        started: null,
+        finished: null,
+        deadline: null,
+        expectedMs: s.expectedDoneMs - s.startMs,
+        escalateMs: s.escalateAtMs - s.startMs,
+        error: null,
+        escalated: false,
+        timer: undefined,
+      });
+    }
+  }
+
+  start(): void {
+    this.o.hub.on('host', this.onHost);
+    this.pump();
+  }
+
+  /** No new step starts; steps under way run to their end. */
+  stopStarting(reason: string, opts: { escalate?: boolean } = {}): void {
+    if (opts.escalate === false) this.escalating = false;
+    if (!this.starting) return;
+    this.starting = false;
+    for (const s of this.steps.values()) if (s.state === 'pending') s.error = reason;
+    this.o.log.info({ reason }, 'shutdown plan: no further hosts will be started');
+    if (this.upsOffState === 'waiting') {
+      this.clock.clearTimeout(this.upsOffTimer);
+      this.upsOffState = 'none';
+    }
+    this.o.onChange();
+    this.checkFinished();
+  }
+
+  /** Stops everything at once (the process is stopping): no timers, no more commands. */
+  cancel(): void {
+    this.cancelled = true;
+    this.starting = false;
+    this.clock.clearTimeout(this.upsOffTimer);
+    for (const s of this.steps.values()) this.clock.clearTimeout(s.timer);
+    this.o.hub.off('host', this.onHost);
+  }
+
+  /** Runtime is draining faster than planned: hosts past their expected time are powered off now. */
+  escalateOverdue(reason: string): void {
+    const now = this.clock.now();
+    for (const s of this.steps.values()) {
+      if (s.state === 'running' && !s.escalated && !s.controller && s.started !== null && now >= s.started + s.expectedMs) {
+        void this.escalate(s, reason);
+      }
+    }
+  }
+
+  /** Expected time until the plan is over, from now, by the plan's own figures. */
+  remainingMs(): number {
+    const now = this.clock.now();
+    let end = now;
+    const endOf = new Map<string, number>();
+    const visit = (s: Step): number => {
+      const known = endOf.get(s.host);
+      if (known !== undefined) return known;
+      let e: number;
+      if (s.state === 'done' || s.state === 'failed' || s.state === 'skipped') e = now;
+      else if (s.state === 'running') e = Math.max(now, (s.started ?? now) + s.expectedMs);
+      else e = Math.max(now, ...s.after.map((a) => visit(this.steps.get(a) as Step))) + s.expectedMs;
+      endOf.set(s.host, e);
+      return e;
+    };
+    for (const s of this.steps.values()) if (s.state !== 'pending' || this.starting) end = Math.max(end, visit(s));
+    return end - now;
+  }
+
+  steps_(): PlanStep[] {
+    return [...this.steps.values()].map((s) => ({
+      host: s.host,
+      action: s.action,
+      stage: 'shutdown',
+      wave: s.wave,
+      deadline: s.deadline,
+      state: s.state,
+      started: s.started,
+      finished: s.finished,
+      error: s.error,
+    }));
+  }
+
+  /** The latest deadline of the steps under way or done, for the outage state. */
+  deadline(): number | null {
+    const ds = [...this.steps.values()].map((s) => s.deadline).filter((d): d is number => d !== null);
+    return ds.length ? Math.max(...ds) : null;
+  }
+
+  private pump(): void {
+    if (this.cancelled) return;
+    const finished = (id: string): boolean => {
+      const st = this.steps.get(id)?.state;
+      return st === 'done' || st === 'failed' || st === 'skipped';
+    };
+    for (const s of this.steps.values()) {
+      if (s.state !== 'pending' || !this.starting) continue;
+      if (!s.after.every(finished)) continue;
+      if (s.controller && this.upsOffState === 'waiting') continue;
+      s.state = 'running';
+      s.started = this.clock.now();
+      void this.begin(s).catch((err: unknown) => this.finish(s, 'failed', `internal error: ${(err as Error).message}`));
+    }
+    const othersOver = [...this.steps.values()].every((s) => s.controller || (s.state !== 'pending' && s.state !== 'running'));
+    if (othersOver && this.starting) this.armUpsOff();
+    this.checkFinished();
+  }
+
+  private armUpsOff(): void {
+    const off = this.o.upsOff;
+    if (!off || this.upsOffTimer !== undefined || this.upsOffState !== 'waiting') return;
+    this.upsOffTimer = this.clock.setTimeout(() => {
+      if (this.cancelled || this.upsOffState !== 'waiting') return;
+      this.upsOffState = 'sent';
+      void this.o.hub.execute({ kind: 'ups', id: off.ups }, { action: off.action, id: `outage-${this.o.outageId}-ups-off` }).then((r) => {
+        this.o.hub.emitEvent({
+          type: 'ups_off_sent',
+          ups: off.ups,
+          message: r.ok ? `sent ${off.action} to UPS ${off.ups}` : `${off.action} to UPS ${off.ups} failed: ${r.error?.message ?? '?'}`,
+          detail: { action: off.action, ok: r.ok },
+        });
+        this.pump();
+      });
+    }, off.afterMs);
+  }
+
+  private async begin(s: Step): Promise<void> {
+    const hub = this.o.hub;
+    const state = hub.host(s.host) as HostState;
+    const prior = this.o.journal.replay();
+    const commanded = prior.commanded.get(s.host);
+
+    if (commanded?.done) {
+      // Resumed after a restart: this host's outcome is already known. Never command it twice.
+      return this.finish(s, commanded.ok ? 'done' : 'failed', commanded.ok ? null : (commanded.error ?? 'failed before the restart'));
+    }
+    if (commanded) return this.resume(s, prior, commanded.action);
+
+    if (isDown(state)) return this.finish(s, 'skipped', 'already down');
+    if (!this.o.runningBefore.has(s.host) && state.phase !== 'running') {
+      return this.finish(s, 'skipped', 'was not running when the outage began');
+    }
+    const caps = hub.capabilities('host', s.host);
+    const action = caps.includes('shutdown') ? 'shutdown' : caps.includes('soft_off') ? 'soft_off' : null;
+    if (!action) {
+      const msg = 'no shutdown method configured (add shutdown: or ipmi:)';
+      hub.emitEvent({ type: 'host_shutdown_failed', host: s.host, message: `${s.host}: ${msg}`, detail: { code: 'UNSUPPORTED' } });
+      return this.finish(s, 'failed', msg);
+    }
+    s.action = action;
+    s.deadline = (s.started as number) + s.escalateMs;
+    this.o.onChange();
+    await this.o.journal.append({ kind: 'step_intent', outage_id: this.o.outageId, host: s.host, action });
+    if (this.cancelled) return;
+    this.armDeadline(s);
+    this.o.log.info({ host: s.host, action, deadline: new Date(s.deadline).toISOString() }, 'shutdown step started');
+    void hub.execute({ kind: 'host', id: s.host }, { action, id: `outage-${this.o.outageId}-${s.host}` }).then((r) => this.onResult(s, action, r));
+    this.observe(s.host, hub.host(s.host) as HostState);
+  }
+
+  /** An intent with no outcome in the journal: the command may have left. Watch; do not resend. */
+  private resume(s: Step, prior: JournalState, action: HostAction): void {
+    const at = prior.uncertain().find((u) => u.stage === 'shutdown' && u.host === s.host)?.at ?? this.clock.now();
+    s.action = action;
+    s.started = at;
+    s.escalated = action === 'power_off';
+    if (s.controller) {
+      // We are running, so the controller's own shutdown is behind us (or never took): done.
+      this.o.log.info({ host: s.host }, 'the controller was shutting itself down before the restart; counting it done');
+      void this.record(s, true, 'restart').then(() => this.finish(s, 'done', null));
+      return;
+    }
+    s.deadline = s.escalated ? this.clock.now() + ESCALATION_GRACE_MS : at + s.escalateMs;
+    this.o.log.warn({ host: s.host, action }, 'resuming: the command may have been sent before the restart; watching, not resending');
+    this.armDeadline(s);
+    this.o.onChange();
+    this.observe(s.host, this.o.hub.host(s.host) as HostState);
+  }
+
+  private onResult(s: Step, action: HostAction, r: CommandResult): void {
+    if (s.state !== 'running' || s.action !== action || this.cancelled) return;
+    if (r.ok) {
+      const by = typeof r.detail?.verified_by === 'string' ? r.detail.verified_by : undefined;
+      if (by === 'probe' || by === 'ipmi') return void this.succeed(s, by);
+      if (by === 'none') {
+        // Nothing can prove it down: trust the method and give it its expected time.
+        const wait = Math.max(0, (s.started as number) + s.expectedMs - this.clock.now());
+        this.clock.clearTimeout(s.timer);
+        s.timer = this.clock.setTimeout(() => void this.succeed(s, 'none'), wait);
+      }
+      return;
+    }
+    const why = `${action} failed: ${r.error?.message ?? 'unknown error'}`;
+    if (r.error?.code === 'CANCELLED') return;
+    void this.escalate(s, why);
+  }
+
+  private observe(id: string, state: HostState): void {
+    const s = this.steps.get(id);
+    if (!s || s.state !== 'running' || this.cancelled) return;
+    if (isGone(state)) void this.succeed(s, proofOf(state));
+  }
+
+  private armDeadline(s: Step): void {
+    this.clock.clearTimeout(s.timer);
+    if (s.deadline === null) return;
+    s.timer = this.clock.setTimeout(
+      () => {
+        if (s.state !== 'running') return;
+        if (s.escalated) void this.fail(s, `still not down ${formatDuration(ESCALATION_GRACE_MS)} after the hard power-off`);
+        else void this.escalate(s, `not down after ${formatDuration(s.escalateMs)}`);
+      },
+      Math.max(0, s.deadline - this.clock.now()),
+    );
+  }
+
+  private async escalate(s: Step, why: string): Promise<void> {
+    if (s.state !== 'running' || s.escalated) return;
+    const hub = this.o.hub;
+    if (!this.escalating) return this.fail(s, `${why}; the plan was aborted, so it is not powered off`);
+    if (s.controller || !hub.capabilities('host', s.host).includes('power_off')) {
+      return this.fail(s, s.controller ? why : `${why}; no BMC to power it off`);
+    }
+    s.escalated = true;
+    hub.emitEvent({ type: 'escalation', host: s.host, message: `${s.host}: ${why}; powering it off through its BMC`, detail: { from: s.action, to: 'power_off' } });
+    await this.record(s, false, undefined, why);
+    s.action = 'power_off';
+    s.deadline = this.clock.now() + ESCALATION_GRACE_MS;
+    this.o.onChange();
+    await this.o.journal.append({ kind: 'step_intent', outage_id: this.o.outageId, host: s.host, action: 'power_off' });
+    if (this.cancelled) return;
+    this.armDeadline(s);
+    void hub.execute({ kind: 'host', id: s.host }, { action: 'power_off', id: `outage-${this.o.outageId}-${s.host}-off` }, { urgent: true }).then((r) => {
+      if (!r.ok && s.state === 'running' && s.action === 'power_off') void this.fail(s, `power_off failed: ${r.error?.message ?? '?'}`);
+      else this.observe(s.host, hub.host(s.host) as HostState);
+    });
+  }
+
+  private async succeed(s: Step, by: string): Promise<void> {
+    if (s.state !== 'running') return;
+    s.state = 'done'; // claimed now, so a second proof arriving during the write does nothing
+    const took = this.clock.now() - (s.started as number);
+    await this.record(s, true, by);
+    if (!s.escalated && by !== 'none') this.o.onMeasured?.(s.host, took);
+    this.finish(s, 'done', null);
+  }
+
+  private async fail(s: Step, why: string): Promise<void> {
+    if (s.state !== 'running') return;
+    s.state = 'failed';
+    this.o.hub.emitEvent({ type: 'host_shutdown_failed', host: s.host, message: `${s.host}: ${why}`, detail: { action: s.action } });
+    await this.record(s, false, undefined, why);
+    this.finish(s, 'failed', why);
+  }
+
+  private async record(s: Step, ok: boolean, verifiedBy?: string, error?: string): Promise<void> {
+    await this.o.journal.append({
+      kind: 'step_done',
+      outage_id: this.o.outageId,
+      host: s.host,
+      action: s.action,
+      ok,
+      took_ms: Math.max(0, this.clock.now() - (s.started ?? this.clock.now())),
+      ...(verifiedBy ? { verified_by: verifiedBy } : {}),
+      ...(error ? { error } : {}),
+    });
+  }
+
+  private finish(s: Step, state: StepState, error: string | null): void {
+    this.clock.clearTimeout(s.timer);
+    s.state = state;
+    s.finished = this.clock.now();
+    if (s.started === null) s.started = s.finished;
+    s.error = error;
+    this.o.log.info({ host: s.host, state, error }, 'shutdown step finished');
+    this.o.onChange();
+    this.pump();
+  }
+
+  private checkFinished(): void {
+    const all = [...this.steps.values()];
+    if (all.some((s) => s.state === 'running')) return;
+    if (this.starting && all.some((s) => s.state === 'pending')) return;
+    if (this.upsOffState === 'waiting' && this.starting) return;
+    this.o.hub.off('host', this.onHost);
+    const of = (st: StepState): string[] => all.filter((s) => s.state === st).map((s) => s.host);
+    this.resolveDone({ done: of('done'), failed: of('failed'), skipped: of('skipped'), notStarted: of('pending') });
+  }
+}
