@@ -58,6 +58,8 @@ export class Orchestrator {
   private onlineSince: number | null = null;
   private lastKnown: UpsStatus | null = null;
   private runningAtLoss = new Set<string>();
+  /** Hosts the last plan did not reach because mains came back: a new cut must take them down. */
+  private leftRunning: string[] = [];
   private aborted = false;
   private overBudgetSent = false;
   private window: Window | null = null;
@@ -211,10 +213,11 @@ export class Orchestrator {
         if (fired) await this.beginOutage(fired.reason, fired.trigger);
       }
     } else if (this.phase === 'shutting_down') {
-      if (ups.status === 'online' && this.o.policy.onPowerBack === 'stop') this.shutdown?.stopStarting('mains power came back');
+      // A planned outage runs with mains on: only a real outage's power coming back stops the plan.
+      if (ups.status === 'online' && !this.window && this.o.policy.onPowerBack === 'stop') this.shutdown?.stopStarting('mains power came back');
       else if (isOnBattery(ups.status)) this.watchBudget(ups);
     } else if (this.phase === 'down') {
-      if (isOnBattery(ups.status) && this.hostsStillUp().length > 0) {
+      if (isOnBattery(ups.status) && !this.aborted && this.leftRunning.some((h) => isUp(this.hub.host(h) as HostState))) {
         // Hosts left running (power came back mid-plan) face a new cut: plan again.
         this.enterOnBattery(now);
       } else if (this.restoreGateOpen(ups, now)) {
@@ -300,6 +303,7 @@ export class Orchestrator {
         if (this.shutdown !== run || this.stopped || !this.outageId) return;
         await this.o.journal.append({ kind: 'phase', outage_id: this.outageId, phase: 'down' });
         this.phase = 'down';
+        this.leftRunning = this.aborted ? [] : summary.notStarted;
         this.hub.emitEvent({
           type: 'shutdown_finished',
           ups: this.o.ups,
@@ -368,6 +372,10 @@ export class Orchestrator {
     this.window = null;
     this.aborted = false;
     this.runningAtLoss.clear();
+    this.leftRunning = [];
+    // The finished runs would otherwise go on feeding plan[] and deadline: a quiet day's state would show the last outage.
+    this.shutdown = null;
+    this.restore = null;
     this.publish();
   }
 
@@ -440,10 +448,6 @@ export class Orchestrator {
 
   private hostIds(): string[] {
     return Object.keys(this.o.hosts).filter((id) => this.hub.has('host', id));
-  }
-
-  private hostsStillUp(): string[] {
-    return this.hostIds().filter((id) => !(this.o.hosts[id] as HostOutagePolicy).leaveRunning && isUp(this.hub.host(id) as HostState));
   }
 
   private planHosts(): PlanHost[] {

@@ -129,7 +129,7 @@ export class RestoreRun {
   }
 
   private pump(): void {
-    if (this.cancelled) return;
+    if (this.cancelled) return this.checkFinished();
     const over = (id: string): boolean => {
       const st = this.steps.get(id)?.state;
       return st === 'done' || st === 'failed' || st === 'skipped';

@@ -167,7 +167,8 @@ export class ShutdownRun {
       if (known !== undefined) return known;
       let e: number;
       if (s.state === 'done' || s.state === 'failed' || s.state === 'skipped') e = now;
-      else if (s.state === 'running') e = Math.max(now, (s.started ?? now) + s.expectedMs);
+      // An overdue host may take until its deadline (then the grace after a hard power-off).
+      else if (s.state === 'running') e = now < (s.started ?? now) + s.expectedMs ? (s.started ?? now) + s.expectedMs : Math.max(now, s.deadline ?? now);
       else e = Math.max(now, ...s.after.map((a) => visit(this.steps.get(a) as Step))) + s.expectedMs;
       endOf.set(s.host, e);
       return e;
