@@ -121,6 +121,22 @@ export function bridgeContract(label: string, makeBroker: () => Promise<BrokerFi
       expect(w.messages.filter((m) => m.topic === 'blackstart/event' && m.json().type !== 'power_lost' && m.json().type !== 'power_restored')).toEqual([]);
     });
 
+    it('outage/set is answered on outage/result; the outage state carries its budget and, on battery, the plan', async () => {
+      await w.publish('blackstart/outage/set', JSON.stringify({ action: 'self_destruct', id: 'o1' }));
+      const r = await w.waitForTopic('blackstart/outage/result');
+      expect(r.json()).toMatchObject({ id: 'o1', action: 'self_destruct', ok: false, error: { code: 'BAD_REQUEST' } });
+      expect((r.json().error as { message: string }).message).toMatch(/expected one of: abort, simulate/);
+      const onBattery = await w.waitForTopic('blackstart/outage', (m) => m.json().phase === 'on_battery', 5000);
+      expect(onBattery.json()).toMatchObject({
+        ups: 'main',
+        budget: { reserve_s: 120, critical_path: expect.any(Array), runtime_s: expect.any(Number), slack_s: expect.any(Number) },
+        plan: expect.arrayContaining([expect.objectContaining({ host: 'web', action: 'shutdown', stage: 'shutdown', state: 'pending' })]),
+      });
+      // The default triggers (low battery, plan over budget) do not fire on a full battery: back to normal.
+      await w.waitForTopic('blackstart/outage', (m) => m.json().phase === 'normal' && (m.json().plan as unknown[]).length === 0, 5000);
+      expect(app.hub.host('web')?.phase).toBe('running');
+    });
+
     it('the UPS timeline shows up as state and as power events', async () => {
       const lost = await w.waitForTopic('blackstart/event', (m) => m.json().type === 'power_lost', 5000);
       expect(lost.json()).toMatchObject({ type: 'power_lost', ups: 'main', message: expect.any(String) });

@@ -190,6 +190,36 @@ describe('Hub.execute', () => {
     expect(rel.indexOf('a:shutdown:start@1000')).toBeGreaterThan(rel.indexOf('a:wake:end@1000'));
   });
 
+  it('an urgent action does not wait behind the one in progress (escalation to power-off)', async () => {
+    const { hub, clock } = setup();
+    hub.addHost('a');
+    const log: string[] = [];
+    hub.attach(
+      new Recorder('a', ['shutdown', 'power_off'], async (req) => {
+        log.push(`${req.action}:start@${clock.now()}`);
+        if (req.action === 'shutdown') await sleep(clock, 10_000);
+      }),
+    );
+    await hub.start();
+    const t0 = clock.now();
+    const shutdown = hub.execute({ kind: 'host', id: 'a' }, { action: 'shutdown' });
+    await clock.advance(1000);
+    const off = hub.execute({ kind: 'host', id: 'a' }, { action: 'power_off' }, { urgent: true });
+    await clock.advance(0);
+    expect((await off).ok).toBe(true);
+    expect(log.map((l) => l.replace(/@(\d+)/, (_, t: string) => `@${Number(t) - t0}`))).toEqual(['shutdown:start@0', 'power_off:start@1000']);
+    await clock.advance(10_000);
+    expect((await shutdown).ok).toBe(true);
+  });
+
+  it('routes outage commands to the orchestrator that registered, and refuses them when none did', async () => {
+    const { hub } = setup();
+    expect(await hub.outageCommand({ action: 'abort', id: 'x' })).toMatchObject({ id: 'x', ok: false, error: { code: 'UNSUPPORTED' } });
+    hub.setOutageHandler((req) => (req.action === 'abort' ? Promise.resolve({ aborted: 'on_battery' }) : Promise.reject(new BlackstartError('BAD_REQUEST', 'no'))));
+    expect(await hub.outageCommand({ action: 'abort', id: 'y' })).toMatchObject({ id: 'y', action: 'abort', ok: true, detail: { aborted: 'on_battery' } });
+    expect(await hub.outageCommand({ action: 'nope' })).toMatchObject({ ok: false, error: { code: 'BAD_REQUEST', message: 'no' } });
+  });
+
   it('answers TIMEOUT when an adapter never finishes', async () => {
     const { hub, clock } = setup();
     hub.addHost('nas');

@@ -93,3 +93,31 @@ describe('parseCommand', () => {
     }
   });
 });
+
+describe('outage payload', () => {
+  it('snake_cases the plan, the budget and the planned window, with ISO times', () => {
+    const at = Date.UTC(2026, 11, 24, 8);
+    const p = outagePayload({
+      phase: 'shutting_down',
+      ups: 'rack',
+      plan: [{ host: 'nas', action: 'shutdown', stage: 'shutdown', wave: 0, deadline: at + 150_000, state: 'running', started: at, finished: null, error: null }],
+      started: at,
+      deadline: at + 150_000,
+      id: 'o1',
+      reason: 'on battery for 30s',
+      budget: { runtimeS: 600, reserveS: 120, neededS: 60, worstCaseS: 150, slackS: 420, criticalPath: ['nas'] },
+      planned: { name: 'works', shutdownAt: at - 300_000, start: at, end: at + 3_600_000 },
+    });
+    expect(p).toEqual({
+      phase: 'shutting_down',
+      ups: 'rack',
+      plan: [{ host: 'nas', action: 'shutdown', stage: 'shutdown', wave: 0, deadline: '2026-12-24T08:02:30.000Z', state: 'running', started: '2026-12-24T08:00:00.000Z', finished: null, error: null }],
+      started: '2026-12-24T08:00:00.000Z',
+      deadline: '2026-12-24T08:02:30.000Z',
+      id: 'o1',
+      reason: 'on battery for 30s',
+      budget: { runtime_s: 600, reserve_s: 120, needed_s: 60, worst_case_s: 150, slack_s: 420, critical_path: ['nas'] },
+      planned: { name: 'works', shutdown_at: '2026-12-24T07:55:00.000Z', start: '2026-12-24T08:00:00.000Z', end: '2026-12-24T09:00:00.000Z' },
+    });
+  });
+});

@@ -13,12 +13,17 @@ describe('topics', () => {
     expect(t.result({ kind: 'ups', id: 'main' })).toBe('blackstart/ups/main/result');
     expect(t.outage).toBe('blackstart/outage');
     expect(t.event).toBe('blackstart/event');
-    expect(t.commandFilters).toEqual(['blackstart/host/+/set', 'blackstart/ups/+/set']);
+    expect(t.outageSet).toBe('blackstart/outage/set');
+    expect(t.outageResult).toBe('blackstart/outage/result');
+    expect(t.commandFilters).toEqual(['blackstart/host/+/set', 'blackstart/ups/+/set', 'blackstart/outage/set']);
   });
 
   it('parses what it builds, and nothing else', () => {
     expect(t.parse(t.set({ kind: 'host', id: 'web-1' }))).toEqual({ type: 'command', device: { kind: 'host', id: 'web-1' } });
     expect(t.parse(t.set({ kind: 'ups', id: 'main' }))).toEqual({ type: 'command', device: { kind: 'ups', id: 'main' } });
+    expect(t.parse(t.outageSet)).toEqual({ type: 'outage-command' });
+    expect(t.parse('blackstart/outage')).toBeNull();
+    expect(t.parse('blackstart/outage/result')).toBeNull();
     for (const other of ['blackstart/host/nas', 'blackstart/host/nas/result', 'other/host/nas/set', 'blackstart/vm/x/set', 'blackstart/host/nas/set/extra', 'blackstartx/host/nas/set']) {
       expect(t.parse(other)).toBeNull();
     }

@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path';
 import { FakeClock } from '../../../src/core/clock';
 import { BlackstartError } from '../../../src/core/errors';
 import { silentLogger } from '../../../src/core/logger';
-import { Journal, parseJournal, readJournal, type JournalInput } from '../../../src/orchestrator/journal';
+import { Journal, MemoryJournal, parseJournal, readJournal, type JournalInput } from '../../../src/orchestrator/journal';
 
 let dir: string;
 let file: string;
@@ -363,3 +363,27 @@ function runAndKill(script: string, file: string, from: number, after: number): 
     });
   });
 }
+
+describe('an aborted plan and the in-memory journal', () => {
+  it('remembers an abort across a restart, and forgets it with the next outage', async () => {
+    const j = await openJournal();
+    await j.append({ kind: 'outage_started', outage_id: 'o1', ups: 'rack', reason: 'test', running_before: ['nas'] });
+    await j.append({ kind: 'plan_aborted', outage_id: 'o1', by: 'mqtt' });
+    await closeJournal(j);
+    const again = await openJournal();
+    expect(again.replay().aborted).toBe(true);
+    await again.append({ kind: 'outage_started', outage_id: 'o2', ups: 'rack', reason: 'again', running_before: [] });
+    expect(again.replay().aborted).toBe(false);
+    // nas was never brought back: it is carried into the new outage.
+    expect(again.replay().toRestore()).toEqual(['nas']);
+  });
+
+  it('the memory journal applies the same checks as the file one', async () => {
+    const m = new MemoryJournal(new FakeClock());
+    await expect(m.append({ kind: 'step_intent', outage_id: 'o1', host: 'nas', action: 'shutdown' })).rejects.toMatchObject({ code: 'PROTOCOL', message: expect.stringMatching(/before any outage_started/) });
+    await m.append({ kind: 'outage_started', outage_id: 'o1', ups: 'rack', reason: 'r', running_before: [] });
+    await expect(m.append({ kind: 'plan_aborted', outage_id: 'o1', by: '' })).rejects.toMatchObject({ code: 'INTERNAL', message: expect.stringMatching(/plan_aborted\.by must be a non-empty string/) });
+    expect(m.records.map((r) => r.kind)).toEqual(['outage_started']);
+    expect(m.replay().active).toBe(true);
+  });
+});
