@@ -24,7 +24,10 @@ async function once(): Promise<{ readyMs: number; rssMiB: number }> {
   const port = await freePort();
   const doc = parseDocument(readFileSync(join(repoRoot(), 'examples/demo.yaml'), 'utf8'));
   doc.setIn(['mqtt', 'embedded', 'port'], port);
-  const cfg = join(mkdtempSync(join(tmpdir(), 'bs-bench-')), 'demo.yaml');
+  const dir = mkdtempSync(join(tmpdir(), 'bs-bench-'));
+  const cfg = join(dir, 'demo.yaml');
+  // Its own journal: never /var/lib/blackstart, which a real install on this machine may hold.
+  doc.setIn(['outage', 'journal'], join(dir, 'journal.jsonl'));
   writeFileSync(cfg, doc.toString());
 
   const t0 = performance.now();

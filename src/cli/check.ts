@@ -1,6 +1,7 @@
 import { snakeCase } from '../core/case';
 import { formatDuration } from '../core/duration';
 import { ConfigError, formatIssue, loadConfig } from '../config/loader';
+import { outageReport } from './check-plan';
 
 /** Prints a summary and warnings (exit 0), or every error with its path and line (exit 1). */
 export function checkCommand(file: string): number {
@@ -23,7 +24,10 @@ export function checkCommand(file: string): number {
           .join(', ') || 'none'
       }`,
     );
-    if (warnings.length) out.push(`warnings (${warnings.length}):`, ...warnings.map(formatIssue));
+    const outage = outageReport(config);
+    out.push(...outage.lines);
+    const all = [...warnings, ...outage.warnings];
+    if (all.length) out.push(`warnings (${all.length}):`, ...all.map(formatIssue));
     process.stdout.write(out.join('\n') + '\n');
     return 0;
   } catch (err) {

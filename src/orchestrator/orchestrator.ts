@@ -68,6 +68,8 @@ export class Orchestrator {
   private chain: Promise<void> = Promise.resolve();
   private queued = false;
   private publishQueued = false;
+  private lastPublished = '';
+  private planCache: ShutdownPlan | undefined;
   private stopped = false;
   private readonly onUps = (id: string): void => {
     if (id === this.o.ups) this.kick();
@@ -83,7 +85,6 @@ export class Orchestrator {
 
   /** Replays the journal (resuming an open outage), then follows the UPS. */
   async start(): Promise<void> {
-    this.hub.on('ups', this.onUps);
     this.hub.setOutageHandler((req) => this.command(req));
     const js = this.o.journal.replay();
     if (js.active) {
@@ -108,6 +109,8 @@ export class Orchestrator {
         this.phase = 'down';
       }
     }
+    // Only now: a reading during settle() would be judged with the phase still `normal` and start a second outage.
+    this.hub.on('ups', this.onUps);
     this.stopTick = every(this.clock, this.o.tickMs ?? 1000, () => this.kick());
     this.kick();
     this.publish();
@@ -129,7 +132,9 @@ export class Orchestrator {
 
   /** The plan as it would run now, with the learned durations. */
   plan(): ShutdownPlan {
-    return planShutdown(this.planHosts());
+    // Published on every change: planned once, again only when a measured duration changes it.
+    this.planCache ??= planShutdown(this.planHosts());
+    return this.planCache;
   }
 
   /** `<base>/outage/set`: abort the running plan, or run a simulation. */
@@ -244,7 +249,7 @@ export class Orchestrator {
     this.runningAtLoss = new Set(this.hostIds().filter((h) => wasRunning(this.hub.host(h) as HostState)));
     const ups = this.hub.ups(this.o.ups) as UpsState;
     if (ups.runtimeS !== null) {
-      const warning = budgetWarning(this.plan(), { runtimeS: ups.runtimeS, reserveMs: this.o.policy.reserve });
+      const warning = budgetWarning(this.plan(), { runtimeS: ups.runtimeS, reserveMs: this.o.policy.reserve, planTrigger: this.o.policy.trigger.plan === true });
       if (warning) this.overBudget(warning);
     }
     this.log.info({ since: iso(now), running: [...this.runningAtLoss] }, 'on battery: waiting for a trigger');
@@ -294,7 +299,9 @@ export class Orchestrator {
       runningBefore,
       startedAt: this.startedAt ?? this.clock.now(),
       onChange: () => this.publish(),
-      onMeasured: (host, ms) => void this.o.learned?.record(host, ms),
+      onMeasured: (host, ms) => {
+        void this.o.learned?.record(host, ms).then(() => (this.planCache = undefined));
+      },
       ...(off && !this.window ? { upsOff: { ups: this.o.ups, action: off.action, afterMs: off.after } } : {}),
     });
     this.shutdown = run;
@@ -459,7 +466,13 @@ export class Orchestrator {
     this.publishQueued = true;
     queueMicrotask(() => {
       this.publishQueued = false;
-      if (!this.stopped) this.hub.setOutage(this.snapshot());
+      if (this.stopped) return;
+      // Evaluated every tick: only a real change reaches the hub (and the retained MQTT topic).
+      const next = this.snapshot();
+      const text = JSON.stringify(next);
+      if (text === this.lastPublished) return;
+      this.lastPublished = text;
+      this.hub.setOutage(next);
     });
   }
 

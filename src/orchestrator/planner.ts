@@ -139,13 +139,21 @@ export function fitBudget(plan: Pick<ShutdownPlan, 'criticalPathMs'>, opts: { ru
 /**
  * The warning `blackstart check` prints (and the text of the live over-budget event): null when
  * the plan fits. Over budget is not a config error: the plan trigger starts the shutdown at once.
+ * Only that trigger does, so `planTrigger: false` (a config without it) says so instead.
  */
-export function budgetWarning(plan: Pick<ShutdownPlan, 'criticalPathMs' | 'criticalPath'>, opts: { runtimeS: number; reserveMs: number }): string | null {
+export function budgetWarning(
+  plan: Pick<ShutdownPlan, 'criticalPathMs' | 'criticalPath'>,
+  opts: { runtimeS: number; reserveMs: number; planTrigger?: boolean },
+): string | null {
   const fit = fitBudget(plan, opts);
   if (fit.fits) return null;
+  const then =
+    opts.planTrigger === false
+      ? 'and without trigger.plan the shutdown waits for the other triggers: set outage.trigger.plan: true to start it as soon as mains fails'
+      : 'so the shutdown starts as soon as mains fails';
   return (
     `the shutdown plan needs ${formatDuration(plan.criticalPathMs)} (${plan.criticalPath.join(' → ')}) plus ${formatDuration(opts.reserveMs)} reserve, ` +
-    `but the UPS has ${formatDuration(opts.runtimeS * 1000)} of runtime: ${formatDuration(-fit.slackMs)} over budget, so the shutdown starts as soon as mains fails`
+    `but the UPS has ${formatDuration(opts.runtimeS * 1000)} of runtime: ${formatDuration(-fit.slackMs)} over budget, ${then}`
   );
 }
 

@@ -11,7 +11,7 @@ import type { HostAction, HostState, PlanStep, StepState } from '../core/state';
 import { formatDuration } from '../core/duration';
 import { toBlackstartError } from '../core/errors';
 import { isUp } from './host-facts';
-import type { OutageJournal } from './journal';
+import type { JournalState, OutageJournal } from './journal';
 import { planRestore } from './planner';
 
 /** Service checks and remediation, built from config by the adapters' side. */
@@ -72,12 +72,18 @@ export class RestoreRun {
   private starting = true;
   private cancelled = false;
   private readonly waits = new Set<() => void>();
+  /** What the journal knew when this run began (a resumed restore). */
+  private readonly prior: JournalState;
+  /** Intents journalled without an outcome yet, by host. */
+  private readonly open = new Map<string, HostAction>();
   private resolveDone!: (s: RestoreSummary) => void;
   readonly done: Promise<RestoreSummary>;
 
   constructor(private readonly o: RestoreRunOptions) {
     this.clock = o.hub.clock;
     this.done = new Promise((resolve) => (this.resolveDone = resolve));
+    this.prior = o.journal.replay();
+    for (const [host, step] of this.prior.restoreCommanded) if (!step.done) this.open.set(host, step.action);
     const { waves } = planRestore(o.hosts);
     const waveOf = new Map(waves.flatMap((w, i) => w.map((id) => [id, i] as const)));
     const inSet = new Set(o.hosts.map((h) => h.id));
@@ -151,7 +157,7 @@ export class RestoreRun {
   private async run(s: Step): Promise<string | null> {
     const { hub, journal, outageId } = this.o;
     const id = s.host.id;
-    const prior = journal.replay().restoreCommanded.get(id);
+    const prior = this.prior.restoreCommanded.get(id);
     if (prior?.done && prior.ok) return null;
     if (prior && !prior.done) s.action = prior.action;
 
@@ -178,6 +184,7 @@ export class RestoreRun {
           this.o.log.warn({ host: id, action: prior.action }, 'resuming: the start command may have been sent before the restart; waiting, not resending');
         } else {
           await journal.append({ kind: 'restore_step_intent', outage_id: outageId, host: id, action });
+          this.open.set(id, action);
           if (this.cancelled) return 'cancelled';
           const r = await hub.execute({ kind: 'host', id }, { action, id: `outage-${outageId}-${id}-${action}-${attempt + 1}` });
           if (!r.ok) {
@@ -196,7 +203,8 @@ export class RestoreRun {
     }
 
     const failing = await this.checkServices(s);
-    if (s.action !== 'none') await this.journalDone(id, s.action, failing === null, failing ?? undefined, s, failing === null ? 'services' : undefined);
+    const proof = this.o.services.names(id).length > 0 ? 'services' : 'probe';
+    if (s.action !== 'none') await this.journalDone(id, s.action, failing === null, failing ?? undefined, s, failing === null ? proof : undefined);
     if (failing !== null) {
       hub.emitEvent({ type: 'host_restore_failed', host: id, message: `${id} is up but ${failing}`, detail: { services: this.o.services.names(id) } });
     }
@@ -208,10 +216,9 @@ export class RestoreRun {
     if (this.o.services.names(id).length === 0) return null;
     const until = this.clock.now() + this.o.servicesWithinMs;
     let remediated = false;
-    let last: string | null = null;
     for (;;) {
       if (this.cancelled) return 'cancelled';
-      last = await this.o.services.check(id).catch((err: unknown) => `service check error: ${toBlackstartError(err).message}`);
+      const last = await this.o.services.check(id).catch((err: unknown) => `service check error: ${toBlackstartError(err).message}`);
       if (last === null) return null;
       if (!remediated) {
         remediated = true;
@@ -233,8 +240,8 @@ export class RestoreRun {
   }
 
   private async journalDone(host: string, action: HostAction, ok: boolean, error: string | undefined, s: Step, verifiedBy?: string): Promise<void> {
-    const prior = this.o.journal.replay().restoreCommanded.get(host);
-    if (!prior || prior.done || prior.action !== action) return;
+    if (this.open.get(host) !== action) return;
+    this.open.delete(host);
     await this.o.journal.append({
       kind: 'restore_step_done',
       outage_id: this.o.outageId,
@@ -252,7 +259,6 @@ export class RestoreRun {
     const hub = this.o.hub;
     if (pred(hub.host(host) as HostState)) return Promise.resolve(true);
     return new Promise((resolve) => {
-      let timer: TimerHandle | undefined;
       const onHost = (id: string, st: HostState): void => {
         if (id === host && pred(st)) end(true);
       };
@@ -265,7 +271,7 @@ export class RestoreRun {
       const cancel = (): void => end(false);
       this.waits.add(cancel);
       hub.on('host', onHost);
-      timer = this.clock.setTimeout(() => end(false), ms);
+      const timer: TimerHandle = this.clock.setTimeout(() => end(false), ms);
     });
   }
 

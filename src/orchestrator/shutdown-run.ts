@@ -72,11 +72,14 @@ export class ShutdownRun {
   private resolveDone!: (s: ShutdownSummary) => void;
   readonly done: Promise<ShutdownSummary>;
   private readonly onHost = (id: string, s: HostState): void => this.observe(id, s);
+  /** What the journal knew when this run began: a resumed outage's commands and outcomes. */
+  private readonly prior: JournalState;
 
   constructor(private readonly o: ShutdownRunOptions) {
     this.clock = o.hub.clock;
     this.done = new Promise((resolve) => (this.resolveDone = resolve));
     this.upsOffState = o.upsOff ? 'waiting' : 'none';
+    this.prior = o.journal.replay();
     const byId = new Map(o.hosts.map((h) => [h.id, h]));
     const inPlan = new Set(o.plan.steps.map((s) => s.host));
     // What must finish first: a host's dependents, looking through hosts left running.
@@ -237,7 +240,7 @@ export class ShutdownRun {
   private async begin(s: Step): Promise<void> {
     const hub = this.o.hub;
     const state = hub.host(s.host) as HostState;
-    const prior = this.o.journal.replay();
+    const prior = this.prior;
     const commanded = prior.commanded.get(s.host);
 
     if (commanded?.done) {
