@@ -6,6 +6,7 @@ import { checkCommand } from './check';
 import { probeCommand, shutdownCommand, wakeCommand, type WakeOptions } from './host';
 import { IPMI_VERBS, ipmiCommand, type IpmiOptions } from './ipmi';
 import { runCommand } from './run';
+import { SIMULATE_HELP, simulateCommand, type SimulateCliOptions } from './simulate';
 import { upsListCommand, upsStatusCommand, type UpsStatusOptions } from './ups';
 import { version } from './version';
 
@@ -30,6 +31,21 @@ export function buildProgram(): Command {
     .requiredOption('-c, --config <file>', 'YAML config file')
     .action((o: { config: string }) => {
       process.exitCode = checkCommand(o.config);
+    });
+
+  program
+    .command('simulate')
+    .description('run the outage plan against a simulated copy of the lab on a virtual clock: timeline, warnings, budget; exit 0 when it holds, 5 when not')
+    .requiredOption('-c, --config <file>', 'YAML config file')
+    .option('--outage-at <duration>', 'when mains fails, from the start (default 0s)')
+    .option('--restore-at <duration>', 'when mains comes back, from the start (default 30m)')
+    .option('--runtime <duration>', "battery runtime when mains fails (default: the simulated UPS's own, else outage.expected_runtime)")
+    .option('--max <duration>', 'give up after this much virtual time (default: restore-at + 2h)')
+    .option('--svg <file>', 'draw the timeline: host steps, battery charge and runtime, the budget line')
+    .option('--json', 'print the whole result as JSON (snake_case keys, times in ms from the power cut)')
+    .addHelpText('after', SIMULATE_HELP)
+    .action(async (o: SimulateCliOptions) => {
+      process.exitCode = await simulateCommand(o);
     });
 
   program

@@ -3,6 +3,7 @@ import { ConfigError, formatIssue, loadConfig } from '../config/loader';
 import { exitCodeFor, toBlackstartError } from '../core/errors';
 import { createLogger, type LogLevel } from '../core/logger';
 import { untilSignal } from './signals';
+import { outageSimulator } from './simulate';
 
 /** Runs until SIGINT/SIGTERM; resolves with the exit code. */
 export async function runCommand(file: string, global: { logLevel?: string }): Promise<number> {
@@ -31,7 +32,7 @@ export async function runCommand(file: string, global: { logLevel?: string }): P
 
   let app: Blackstart;
   try {
-    app = await startBlackstart(config, { log });
+    app = await startBlackstart(config, { log, simulate: outageSimulator(config) });
   } catch (err) {
     const e = toBlackstartError(err);
     log.fatal({ code: e.code, err: e.message }, 'cannot start');

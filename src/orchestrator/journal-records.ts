@@ -36,6 +36,8 @@ export type JournalRecord =
   | (Base & { kind: 'step_done' } & DoneFields)
   | (Base & { kind: 'phase'; phase: OutagePhase })
   | (Base & { kind: 'plan_aborted'; by: string })
+  /** Written before the UPS command of `ups_off` leaves: it goes out once per outage. */
+  | (Base & { kind: 'ups_off'; action: string })
   | (Base & { kind: 'restore_started' })
   | (Base & { kind: 'restore_step_intent' } & StepFields)
   | (Base & { kind: 'restore_step_done' } & DoneFields)
@@ -53,6 +55,7 @@ const KINDS: readonly JournalKind[] = [
   'step_done',
   'phase',
   'plan_aborted',
+  'ups_off',
   'restore_started',
   'restore_step_intent',
   'restore_step_done',
@@ -137,6 +140,9 @@ function validateRecord(value: unknown, fail: (what: string) => Error): JournalR
       break;
     case 'plan_aborted':
       str('by');
+      break;
+    case 'ups_off':
+      str('action');
       break;
     case 'restore_started':
       break;

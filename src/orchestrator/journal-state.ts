@@ -34,6 +34,8 @@ export class JournalState {
   result: OutageResult | null = null;
   /** The shutdown plan was stopped by hand: do not start it again in this outage. */
   aborted = false;
+  /** The UPS was told to cut its outlets (`ups_off`) in this outage. */
+  upsOffSent = false;
   runningBefore = new Set<string>();
   /** Latest shutdown-side command per host (an escalation such as soft_off → power_off replaces it). */
   commanded = new Map<string, CommandedStep>();
@@ -128,6 +130,9 @@ export class JournalState {
       case 'plan_aborted':
         this.aborted = true;
         break;
+      case 'ups_off':
+        this.upsOffSent = true;
+        break;
       case 'restore_started':
         this.phase = 'restoring';
         break;
@@ -151,6 +156,7 @@ export class JournalState {
     this.phase = 'on_battery';
     this.result = null;
     this.aborted = false;
+    this.upsOffSent = false;
     this.runningBefore = new Set([...carried, ...rec.running_before]);
     this.commanded = new Map();
     this.restoreCommanded = new Map();

@@ -373,6 +373,8 @@ export class Orchestrator {
     if (this.outageId) await this.o.journal.append({ kind: 'outage_ended', outage_id: this.outageId, result });
     this.log.info({ outage: this.outageId, result }, 'outage over');
     this.phase = 'normal';
+    this.shutdown = null;
+    this.restore = null;
     this.outageId = null;
     this.reason = null;
     this.startedAt = null;
@@ -389,11 +391,12 @@ export class Orchestrator {
   private watchBudget(ups: UpsState): void {
     if (ups.runtimeS === null || !this.shutdown) return;
     const remaining = this.shutdown.remainingMs();
-    const left = ups.runtimeS * 1000 - this.o.policy.reserve;
-    if (left >= remaining) return;
-    const why = `runtime ${formatDuration(ups.runtimeS * 1000)} minus the ${formatDuration(this.o.policy.reserve)} reserve no longer covers the ${formatDuration(remaining)} the plan still needs`;
+    const runtimeMs = ups.runtimeS * 1000;
+    if (runtimeMs - this.o.policy.reserve >= remaining) return;
+    const why = `runtime ${formatDuration(runtimeMs)} minus the ${formatDuration(this.o.policy.reserve)} reserve no longer covers the ${formatDuration(remaining)} the plan still needs`;
     this.overBudget(why);
-    this.shutdown.escalateOverdue(why);
+    // Eating into the reserve is what it is for; only a battery that would run flat first forces hosts off.
+    if (runtimeMs < remaining) this.shutdown.escalateOverdue(`${why}, and the battery would run flat first`);
   }
 
   private overBudget(message: string): void {

@@ -78,8 +78,9 @@ export class ShutdownRun {
   constructor(private readonly o: ShutdownRunOptions) {
     this.clock = o.hub.clock;
     this.done = new Promise((resolve) => (this.resolveDone = resolve));
-    this.upsOffState = o.upsOff ? 'waiting' : 'none';
     this.prior = o.journal.replay();
+    // Journalled before it leaves: a resumed run never cuts the outlets a second time.
+    this.upsOffState = o.upsOff && !this.prior.upsOffSent ? 'waiting' : 'none';
     const byId = new Map(o.hosts.map((h) => [h.id, h]));
     const inPlan = new Set(o.plan.steps.map((s) => s.host));
     // What must finish first: a host's dependents, looking through hosts left running.
@@ -225,16 +226,21 @@ export class ShutdownRun {
     this.upsOffTimer = this.clock.setTimeout(() => {
       if (this.cancelled || this.upsOffState !== 'waiting') return;
       this.upsOffState = 'sent';
-      void this.o.hub.execute({ kind: 'ups', id: off.ups }, { action: off.action, id: `outage-${this.o.outageId}-ups-off` }).then((r) => {
-        this.o.hub.emitEvent({
-          type: 'ups_off_sent',
-          ups: off.ups,
-          message: r.ok ? `sent ${off.action} to UPS ${off.ups}` : `${off.action} to UPS ${off.ups} failed: ${r.error?.message ?? '?'}`,
-          detail: { action: off.action, ok: r.ok },
-        });
-        this.pump();
-      });
+      void this.sendUpsOff(off);
     }, off.afterMs);
+  }
+
+  private async sendUpsOff(off: NonNullable<ShutdownRunOptions['upsOff']>): Promise<void> {
+    await this.o.journal.append({ kind: 'ups_off', outage_id: this.o.outageId, action: off.action });
+    if (this.cancelled) return;
+    const r = await this.o.hub.execute({ kind: 'ups', id: off.ups }, { action: off.action, id: `outage-${this.o.outageId}-ups-off` });
+    this.o.hub.emitEvent({
+      type: 'ups_off_sent',
+      ups: off.ups,
+      message: r.ok ? `sent ${off.action} to UPS ${off.ups}` : `${off.action} to UPS ${off.ups} failed: ${r.error?.message ?? '?'}`,
+      detail: { action: off.action, ok: r.ok },
+    });
+    this.pump();
   }
 
   private async begin(s: Step): Promise<void> {
