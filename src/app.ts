@@ -88,17 +88,21 @@ export async function startBlackstart(config: Config, opts: StartOptions): Promi
   });
   const agents = new MqttAgentRequester(bridge.connection, bridge.topics, { log: log.child({ part: 'agents' }), ...(opts.clock ? { clock: opts.clock } : {}) });
   agentLink.attach(agents);
-  // Adapters start whether or not the broker is there: MQTT is a window on the state, not a
-  // precondition for watching the UPS.
-  bridge.start();
-  await hub.start();
 
+  // Built before the bridge connects, so the first retained outage state is the journal's.
   let orchestrator: Orchestrator | undefined;
   let journal: Journal | undefined;
   const upsId = outageUps(config);
-  if (upsId) {
-    const outageLog = log.child({ part: 'outage' });
-    try {
+  const outageLog = log.child({ part: 'outage' });
+  const cleanUp = async (): Promise<void> => {
+    await orchestrator?.stop();
+    await journal?.close();
+    await hub.stop();
+    await bridge.stop();
+    await broker?.close();
+  };
+  try {
+    if (upsId) {
       const path = config.outage.journal?.path ?? defaultJournalPath();
       // A damaged journal is moved aside (and logged) rather than keeping the UPS watch from starting.
       journal = await Journal.open(path, { log: outageLog, onCorrupt: 'rotate', ...(opts.clock ? { clock: opts.clock } : {}) });
@@ -114,17 +118,17 @@ export async function startBlackstart(config: Config, opts: StartOptions): Promi
         log: outageLog,
         ...(opts.simulate ? { simulate: opts.simulate } : {}),
       });
-      await orchestrator.start();
-    } catch (err) {
-      await orchestrator?.stop();
-      await journal?.close();
-      await hub.stop();
-      await bridge.stop();
-      await broker?.close();
-      throw err;
+    } else if (Object.keys(config.ups).length > 1) {
+      log.warn({ ups: Object.keys(config.ups) }, 'several UPS and no outage.ups: the outage orchestrator is off; set outage.ups to the UPS that feeds the hosts');
     }
-  } else if (Object.keys(config.ups).length > 1) {
-    log.warn({ ups: Object.keys(config.ups) }, 'several UPS and no outage.ups: the outage orchestrator is off; set outage.ups to the UPS that feeds the hosts');
+    // Adapters start whether or not the broker is there: MQTT is a window on the state, not a
+    // precondition for watching the UPS.
+    bridge.start();
+    await hub.start();
+    await orchestrator?.start();
+  } catch (err) {
+    await cleanUp();
+    throw err;
   }
 
   let stopping: Promise<void> | undefined;

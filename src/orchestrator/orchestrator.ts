@@ -81,6 +81,15 @@ export class Orchestrator {
     this.log = o.log ?? silentLogger();
     this.services = o.services ?? NO_SERVICES;
     if (!this.hub.has('ups', o.ups)) throw new BlackstartError('CONFIG', `outage.ups names "${o.ups}", which is not a UPS of this config`);
+    // Until start() has resumed, say what the journal says, so a restart never shows a quiet `normal`.
+    const js = o.journal.replay();
+    if (js.active) {
+      this.phase = js.phase === 'normal' ? 'on_battery' : js.phase;
+      this.outageId = js.outageId;
+      this.startedAt = js.startedAt;
+      this.reason = js.reason;
+      this.hub.setOutage(this.snapshot());
+    }
   }
 
   /** Replays the journal (resuming an open outage), then follows the UPS. */
@@ -244,6 +253,8 @@ export class Orchestrator {
 
   private enterOnBattery(now: number): void {
     this.phase = 'on_battery';
+    // A new cut: the last plan's finished steps give way to the preview of the next one.
+    this.shutdown = null;
     this.aborted = false;
     this.overBudgetSent = false;
     this.runningAtLoss = new Set(this.hostIds().filter((h) => wasRunning(this.hub.host(h) as HostState)));
@@ -382,9 +393,6 @@ export class Orchestrator {
     this.aborted = false;
     this.runningAtLoss.clear();
     this.leftRunning = [];
-    // The finished runs would otherwise go on feeding plan[] and deadline: a quiet day's state would show the last outage.
-    this.shutdown = null;
-    this.restore = null;
     this.publish();
   }
 

@@ -123,7 +123,7 @@ export class RestoreRun {
   steps_(): PlanStep[] {
     return [...this.steps.values()].map((s) => ({
       host: s.host.id,
-      action: s.action === 'none' ? 'wake' : s.action,
+      action: s.action === 'none' ? this.firstAction(s.host.id) : s.action,
       stage: 'restore',
       wave: s.wave,
       deadline: s.deadline,
@@ -132,6 +132,11 @@ export class RestoreRun {
       finished: s.finished,
       error: s.error,
     }));
+  }
+
+  /** What a step that has not started will send first. */
+  private firstAction(host: string): HostAction {
+    return this.o.hub.capabilities('host', host).includes('power_on') ? 'power_on' : 'wake';
   }
 
   private pump(): void {

@@ -89,6 +89,48 @@ describe('IPMI host adapter', () => {
     await hub.stop();
   });
 
+  it('after a power-on, a probed host shows waking until it answers; an unprobed one is running at once', async () => {
+    const { hub, clock, bmc } = setup();
+    bmc.power = 'off';
+    await hub.start();
+    await clock.advance(0);
+    // A probe (another adapter of the host) has seen it silent.
+    hub.updateHost('db', { reachable: false });
+    expect(hub.host('db')?.phase).toBe('down');
+    bmc.power = 'on';
+    await hub.execute({ kind: 'host', id: 'db' }, { action: 'power_on' });
+    await clock.advance(20_000);
+    expect(hub.host('db')).toMatchObject({ power: 'on', phase: 'waking' });
+    hub.updateHost('db', { reachable: true, phase: 'running' });
+    expect(hub.host('db')?.phase).toBe('running');
+    await hub.stop();
+
+    const other = setup();
+    other.bmc.power = 'off';
+    await other.hub.start();
+    await other.clock.advance(0);
+    other.bmc.power = 'on';
+    await other.hub.execute({ kind: 'host', id: 'db' }, { action: 'power_on' });
+    await other.clock.advance(0);
+    expect(other.hub.host('db')).toMatchObject({ power: 'on', phase: 'running' });
+    await other.hub.stop();
+  });
+
+  it('gives up on waking when a probed host never answers after a power-on', async () => {
+    const { hub, clock, bmc } = setup();
+    bmc.power = 'off';
+    await hub.start();
+    await clock.advance(0);
+    hub.updateHost('db', { reachable: false });
+    bmc.power = 'on';
+    await hub.execute({ kind: 'host', id: 'db' }, { action: 'power_on' });
+    await clock.advance(9 * 60_000);
+    expect(hub.host('db')?.phase).toBe('waking');
+    await clock.advance(2 * 60_000);
+    expect(hub.host('db')).toMatchObject({ power: 'on', phase: 'unreachable' });
+    await hub.stop();
+  });
+
   it('gives up on shutting_down when the OS ignores the soft-off request', async () => {
     const { hub, clock } = setup();
     await hub.start();

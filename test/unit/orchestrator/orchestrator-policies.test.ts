@@ -5,6 +5,9 @@
 import { MemoryJournal } from '../../../src/orchestrator/journal';
 import type { HostServices } from '../../../src/orchestrator/restore-run';
 import { FakeClock } from '../../../src/core/clock';
+import { buildHub } from '../../../src/adapters/registry';
+import { parseConfig } from '../../../src/config/loader';
+import { Orchestrator } from '../../../src/orchestrator/orchestrator';
 import type { OutageState } from '../../../src/core/state';
 import { startLab, type Lab } from '../../helpers/sim-lab';
 
@@ -475,6 +478,18 @@ describe('orchestrator policies', () => {
     expect(l.sent('power_off')).toEqual(['mail']);
     await l.advance(60);
     expect(l.sent('shutdown')).toEqual(['nas', 'gateway']);
+  });
+
+  it('shows the outage the journal holds as soon as it is built, before the UPS is read', async () => {
+    const clock = new FakeClock();
+    const journal = new MemoryJournal(clock);
+    await journal.append({ kind: 'outage_started', outage_id: 'o1', ups: 'rack', reason: 'low battery', running_before: ['mail'] });
+    await journal.append({ kind: 'phase', outage_id: 'o1', phase: 'down' });
+    const { config } = parseConfig(lab({ timeline: '        - { at: 1000h, mains: "off" }' }));
+    const hub = buildHub(config, { clock });
+    const hosts = Object.fromEntries(Object.entries(config.hosts).map(([id, h]) => [id, h.outage]));
+    new Orchestrator({ hub, policy: config.outage, hosts, ups: 'rack', journal });
+    expect(hub.outage).toMatchObject({ phase: 'down', id: 'o1', reason: 'low battery' });
   });
 
   it('resumes a restore after a restart without restarting hosts already back', async () => {

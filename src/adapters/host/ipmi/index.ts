@@ -39,6 +39,12 @@ const ACTIONS: Record<string, ChassisAction> = {
  */
 const SOFT_OFF_WINDOW_MS = 10 * 60_000;
 
+/**
+ * After a power-on a probed host shows `waking` until it answers (not `unreachable`, which would
+ * read as a failure), for at most this long.
+ */
+const BOOT_WINDOW_MS = 10 * 60_000;
+
 /** Client options from config: the one place a BMC password is revealed. */
 export function ipmiClientOptions(cfg: IpmiHostConfig, deps: { clock?: Clock; log?: Logger } = {}): IpmiClientOptions {
   const password = cfg.password?.secret.reveal();
@@ -86,6 +92,7 @@ export class IpmiHost implements Adapter<'host'> {
   private powerTimer: TimerHandle | undefined;
   private sensorTimer: TimerHandle | undefined;
   private softOffUntil = 0;
+  private bootUntil = 0;
   private lastError: string | null = null;
   /** Bumped on stop so a poll that was in flight does not reschedule itself. */
   private generation = 0;
@@ -126,6 +133,12 @@ export class IpmiHost implements Adapter<'host'> {
     ctx.log.info({ host: this.deviceId, action: request.action, bmc: bmc.label }, 'chassis control accepted by the BMC');
     this.softOffUntil = action === 'soft' ? ctx.clock.now() + SOFT_OFF_WINDOW_MS : 0;
     if (action === 'soft') ctx.update({ phase: 'shutting_down' });
+    const before = ctx.current();
+    // Only a host something probes can leave `waking`: without a probe, power on is all we will know.
+    if ((action === 'on' || action === 'cycle') && before.reachable !== null && before.phase !== 'running') {
+      this.bootUntil = ctx.clock.now() + BOOT_WINDOW_MS;
+      ctx.update({ phase: 'waking' });
+    }
     // Read power back at once so MQTT shows the effect without waiting a whole poll interval.
     void this.pollPower(this.generation, false);
   }
@@ -141,8 +154,10 @@ export class IpmiHost implements Adapter<'host'> {
       const current = ctx.current();
       if (power === 'off') this.softOffUntil = 0;
       // An OS that ignored the ACPI request is running again as far as we can tell.
-      const gaveUp = current.phase === 'shutting_down' && this.softOffUntil !== 0 && ctx.clock.now() >= this.softOffUntil;
-      if (gaveUp) this.softOffUntil = 0;
+      const gaveUp =
+        (current.phase === 'shutting_down' && this.softOffUntil !== 0 && ctx.clock.now() >= this.softOffUntil) ||
+        (current.phase === 'waking' && this.bootUntil !== 0 && ctx.clock.now() >= this.bootUntil);
+      if (gaveUp) this.softOffUntil = this.bootUntil = 0;
       const patch: Partial<HostState> = {
         power,
         phase: derivePhase(gaveUp ? { ...current, phase: settledPhase(current) } : current, { power }),
