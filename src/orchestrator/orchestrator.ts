@@ -20,7 +20,7 @@ import { budgetWarning, fitBudget, planShutdown, shouldStart, toPlanHost, toPlan
 import type { HostOutagePolicy, OutagePolicy } from './policy';
 import { NO_SERVICES, RestoreRun, type HostServices } from './restore-run';
 import { nextWindow, windowOf, type Window } from './schedule';
-import { ShutdownRun } from './shutdown-run';
+import { ShutdownRun, type FinalStep } from './shutdown-run';
 
 export interface OrchestratorOptions {
   hub: Hub;
@@ -64,6 +64,7 @@ export class Orchestrator {
   private overBudgetSent = false;
   private window: Window | null = null;
   private readonly announced = new Set<string>();
+  private readonly finalSteps: FinalStep[] = [];
   private stopTick: (() => void) | undefined;
   private chain: Promise<void> = Promise.resolve();
   private queued = false;
@@ -123,6 +124,14 @@ export class Orchestrator {
     this.stopTick = every(this.clock, this.o.tickMs ?? 1000, () => this.kick());
     this.kick();
     this.publish();
+  }
+
+  /**
+   * A step run when every host but the controller is down, before `ups_off` and the controller's own
+   * shutdown (the NUT server's FSD, waiting for its secondaries to log out).
+   */
+  addFinalStep(step: FinalStep): void {
+    this.finalSteps.push(step);
   }
 
   async stop(): Promise<void> {
@@ -310,6 +319,7 @@ export class Orchestrator {
       runningBefore,
       startedAt: this.startedAt ?? this.clock.now(),
       onChange: () => this.publish(),
+      finalSteps: this.finalSteps,
       onMeasured: (host, ms) => {
         void this.o.learned?.record(host, ms).then(() => (this.planCache = undefined));
       },

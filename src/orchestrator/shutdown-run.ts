@@ -28,6 +28,11 @@ export interface ShutdownRunOptions {
   runningBefore: ReadonlySet<string>;
   /** Sent to the UPS after the last host other than the controller: off unless configured. */
   upsOff?: { ups: string; action: string; afterMs: number };
+  /**
+   * Run when every host but the controller is over, before `upsOff` and the controller: e.g. the
+   * NUT server's FSD, which waits for its secondaries to log out. Each bounds its own wait.
+   */
+  finalSteps?: readonly FinalStep[];
   /** Epoch ms the plan started (deadlines count from each step's own start). */
   startedAt: number;
   onChange: () => void;
@@ -53,6 +58,11 @@ interface Step {
   timer: TimerHandle | undefined;
 }
 
+export interface FinalStep {
+  name: string;
+  run(): Promise<void>;
+}
+
 export interface ShutdownSummary {
   done: string[];
   failed: string[];
@@ -67,8 +77,10 @@ export class ShutdownRun {
   private starting = true;
   private escalating = true;
   private cancelled = false;
-  private upsOffState: 'waiting' | 'sent' | 'none';
+  /** The finale (final steps, then ups_off) between the other hosts and the controller. */
+  private finale: 'pending' | 'running' | 'over';
   private upsOffTimer: TimerHandle | undefined;
+  private resolveUpsOffWait: (() => void) | undefined;
   private resolveDone!: (s: ShutdownSummary) => void;
   readonly done: Promise<ShutdownSummary>;
   private readonly onHost = (id: string, s: HostState): void => this.observe(id, s);
@@ -80,7 +92,7 @@ export class ShutdownRun {
     this.done = new Promise((resolve) => (this.resolveDone = resolve));
     this.prior = o.journal.replay();
     // Journalled before it leaves: a resumed run never cuts the outlets a second time.
-    this.upsOffState = o.upsOff && !this.prior.upsOffSent ? 'waiting' : 'none';
+    this.finale = (o.upsOff && !this.prior.upsOffSent) || (o.finalSteps?.length ?? 0) > 0 ? 'pending' : 'over';
     const byId = new Map(o.hosts.map((h) => [h.id, h]));
     const inPlan = new Set(o.plan.steps.map((s) => s.host));
     // What must finish first: a host's dependents, looking through hosts left running.
@@ -134,10 +146,7 @@ export class ShutdownRun {
     this.starting = false;
     for (const s of this.steps.values()) if (s.state === 'pending') s.error = reason;
     this.o.log.info({ reason }, 'shutdown plan: no further hosts will be started');
-    if (this.upsOffState === 'waiting') {
-      this.clock.clearTimeout(this.upsOffTimer);
-      this.upsOffState = 'none';
-    }
+    if (this.finale === 'pending') this.finale = 'over';
     this.o.onChange();
     this.checkFinished();
   }
@@ -147,6 +156,7 @@ export class ShutdownRun {
     this.cancelled = true;
     this.starting = false;
     this.clock.clearTimeout(this.upsOffTimer);
+    this.resolveUpsOffWait?.();
     for (const s of this.steps.values()) this.clock.clearTimeout(s.timer);
     this.o.hub.off('host', this.onHost);
   }
@@ -210,24 +220,38 @@ export class ShutdownRun {
     for (const s of this.steps.values()) {
       if (s.state !== 'pending' || !this.starting) continue;
       if (!s.after.every(finished)) continue;
-      if (s.controller && this.upsOffState === 'waiting') continue;
+      if (s.controller && this.finale !== 'over') continue;
       s.state = 'running';
       s.started = this.clock.now();
       void this.begin(s).catch((err: unknown) => this.finish(s, 'failed', `internal error: ${(err as Error).message}`));
     }
     const othersOver = [...this.steps.values()].every((s) => s.controller || (s.state !== 'pending' && s.state !== 'running'));
-    if (othersOver && this.starting) this.armUpsOff();
+    if (othersOver && this.starting && this.finale === 'pending') {
+      this.finale = 'running';
+      void this.runFinale().finally(() => {
+        this.finale = 'over';
+        this.pump();
+      });
+    }
     this.checkFinished();
   }
 
-  private armUpsOff(): void {
+  private async runFinale(): Promise<void> {
+    for (const step of this.o.finalSteps ?? []) {
+      if (this.cancelled) return;
+      try {
+        await step.run();
+      } catch (err) {
+        this.o.log.warn({ step: step.name, err: (err as Error).message }, 'final step before the controller failed; carrying on');
+      }
+    }
     const off = this.o.upsOff;
-    if (!off || this.upsOffTimer !== undefined || this.upsOffState !== 'waiting') return;
-    this.upsOffTimer = this.clock.setTimeout(() => {
-      if (this.cancelled || this.upsOffState !== 'waiting') return;
-      this.upsOffState = 'sent';
-      void this.sendUpsOff(off);
-    }, off.afterMs);
+    if (!off || this.prior.upsOffSent || this.cancelled) return;
+    await new Promise<void>((resolve) => {
+      this.resolveUpsOffWait = resolve;
+      this.upsOffTimer = this.clock.setTimeout(resolve, off.afterMs);
+    });
+    if (!this.cancelled) await this.sendUpsOff(off);
   }
 
   private async sendUpsOff(off: NonNullable<ShutdownRunOptions['upsOff']>): Promise<void> {
@@ -240,7 +264,6 @@ export class ShutdownRun {
       message: r.ok ? `sent ${off.action} to UPS ${off.ups}` : `${off.action} to UPS ${off.ups} failed: ${r.error?.message ?? '?'}`,
       detail: { action: off.action, ok: r.ok },
     });
-    this.pump();
   }
 
   private async begin(s: Step): Promise<void> {
@@ -400,7 +423,7 @@ export class ShutdownRun {
     const all = [...this.steps.values()];
     if (all.some((s) => s.state === 'running')) return;
     if (this.starting && all.some((s) => s.state === 'pending')) return;
-    if (this.upsOffState === 'waiting' && this.starting) return;
+    if (this.finale === 'running' || (this.finale === 'pending' && this.starting)) return;
     this.o.hub.off('host', this.onHost);
     const of = (st: StepState): string[] => all.filter((s) => s.state === st).map((s) => s.host);
     this.resolveDone({ done: of('done'), failed: of('failed'), skipped: of('skipped'), notStarted: of('pending') });

@@ -103,6 +103,39 @@ describe('orchestrator policies', () => {
     expect(at(l, 'ctl', 'shutdown') - at(l, 'a', 'shutdown')).toBeGreaterThanOrEqual(4 + 2);
   });
 
+  it('runs the final steps (FSD for secondaries) after the other hosts, before ups_off and the controller', async () => {
+    l = await startLab(
+      lab({
+        outage: '  trigger: { on_battery_after: 5s }\n  ups_off: { action: fsd, after: 1s }',
+        timeline: '        - { at: 10s, mains: "off" }',
+        hosts: `  ctl:
+    simulated: { shutdown_takes: 3s }
+    outage: { controller: true }
+  a:
+    simulated: { shutdown_takes: 4s }`,
+      }),
+    );
+    const order: string[] = [];
+    const lab0 = l;
+    l.hub.on('result', (d, r) => order.push(`${d.kind}:${d.id}:${r.action}@${(lab0.clock.now() - lab0.t0) / 1000}`));
+    l.orchestrator.addFinalStep({
+      name: 'nut-fsd',
+      run: async () => {
+        order.push(`final:start@${(lab0.clock.now() - lab0.t0) / 1000}`);
+        await new Promise<void>((resolve) => lab0.clock.setTimeout(resolve, 5000));
+        order.push(`final:end@${(lab0.clock.now() - lab0.t0) / 1000}`);
+      },
+    });
+    l.orchestrator.addFinalStep({ name: 'broken', run: () => Promise.reject(new Error('no secondaries')) });
+    await l.advance(60);
+    const names = order.map((o) => o.replace(/@.*/, ''));
+    expect(names.slice(0, 5)).toEqual(['host:a:shutdown', 'final:start', 'final:end', 'ups:rack:fsd', 'host:ctl:shutdown']);
+    const t = (name: string): number => Number(order.find((o) => o.startsWith(name))?.split('@')[1]);
+    // a: 15 s → down at 19 s; the final step takes 5 s; ups_off waits its 1 s.
+    expect(t('final:start')).toBe(19);
+    expect(t('ups:rack:fsd')).toBe(25);
+  });
+
   it('escalates a host that ignores its shutdown to a hard power-off at its deadline, and carries on', async () => {
     l = await startLab(
       lab({
