@@ -126,6 +126,7 @@ export async function startBlackstart(config: Config, opts: StartOptions): Promi
     bridge.start();
     await hub.start();
     await orchestrator?.start();
+    // Compatibility servers (apcupsd NIS, NUT) and Home Assistant discovery start below, one block each.
   } catch (err) {
     await cleanUp();
     throw err;

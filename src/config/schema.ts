@@ -17,6 +17,9 @@ import { simulatedUpsSchema } from '../adapters/ups/simulated/config';
 import { camelCase } from '../core/case';
 import { BlackstartError } from '../core/errors';
 import { hostOutageSchema, outagePolicySchema } from '../orchestrator/policy';
+import { apcupsdServerSchema } from '../compat/apcupsd-nis/config';
+import { nutServerSchema } from '../compat/nut/config';
+import { homeAssistantSchema } from '../mqtt/discovery-config';
 import { toPlanHost, validatePlanHosts } from '../orchestrator/planner';
 import { LOG_LEVELS } from '../core/logger';
 import { deviceMap, duration, filePath, port, section, sectionWithSecrets } from './fields';
@@ -149,6 +152,10 @@ export const configSchema = section({
   outage: outagePolicySchema.prefault({}),
   ups: deviceMap(upsSchema).default({}),
   hosts: deviceMap(hostSchema).default({}),
+  /** Serve other UPS clients (apcupsd slaves, NUT secondaries) the state of Blackstart's UPSes. */
+  compat: section({ apcupsd: apcupsdServerSchema.optional(), nut: nutServerSchema.optional() }).prefault({}),
+  /** Home Assistant MQTT discovery. */
+  homeassistant: homeAssistantSchema.optional(),
 }).superRefine((c, ctx) => {
   const upsIds = Object.keys(c.ups);
   if (c.outage.ups !== undefined && !upsIds.includes(c.outage.ups)) {
