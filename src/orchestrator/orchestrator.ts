@@ -502,9 +502,9 @@ export class Orchestrator {
     const ups = this.hub.ups(this.o.ups) as UpsState;
     const plan = this.plan();
     let steps: PlanStep[] = [];
-    if (this.shutdown) steps = this.shutdown.steps_();
+    if (this.shutdown) steps = this.shutdown.planSteps();
     else if (this.phase === 'on_battery') steps = toPlanSteps(plan, now).map((s) => ({ ...s, deadline: null }));
-    if (this.restore) steps = [...steps, ...this.restore.steps_()];
+    if (this.restore) steps = [...steps, ...this.restore.planSteps()];
     const neededMs = this.phase === 'shutting_down' && this.shutdown ? this.shutdown.remainingMs() : plan.criticalPathMs;
     const fit = ups.runtimeS === null ? null : fitBudget({ criticalPathMs: neededMs }, { runtimeS: ups.runtimeS, reserveMs: this.o.policy.reserve });
     const upcoming = this.o.policy.planned.length ? this.upcomingWindow(now, plan) : null;

@@ -120,7 +120,7 @@ export class RestoreRun {
     for (const wake of [...this.waits]) wake();
   }
 
-  steps_(): PlanStep[] {
+  planSteps(): PlanStep[] {
     return [...this.steps.values()].map((s) => ({
       host: s.host.id,
       action: s.action === 'none' ? this.firstAction(s.host.id) : s.action,

@@ -191,7 +191,7 @@ export class ShutdownRun {
     return end - now;
   }
 
-  steps_(): PlanStep[] {
+  planSteps(): PlanStep[] {
     return [...this.steps.values()].map((s) => ({
       host: s.host,
       action: s.action,
