@@ -28,6 +28,8 @@ async function once(): Promise<{ readyMs: number; rssMiB: number }> {
   const cfg = join(dir, 'demo.yaml');
   // Its own journal: never /var/lib/blackstart, which a real install on this machine may hold.
   doc.setIn(['outage', 'journal'], join(dir, 'journal.jsonl'));
+  doc.setIn(['compat', 'apcupsd', 'port'], await freePort());
+  doc.setIn(['compat', 'nut', 'port'], await freePort());
   writeFileSync(cfg, doc.toString());
 
   const t0 = performance.now();

@@ -20,6 +20,12 @@ import type { Logger } from './core/logger';
 import { MqttAgentRequester } from './mqtt/agent-requester';
 import { MqttBridge } from './mqtt/bridge';
 import { startEmbeddedBroker, type EmbeddedBroker } from './mqtt/broker';
+import { NisServer } from './compat/apcupsd-nis/server';
+import { fsdFinalStep } from './compat/nut/fsd-step';
+import { startNutServer, type NutServer } from './compat/nut/server';
+import type { DiscoveryPublisher } from './mqtt/discovery-publisher';
+import { createDiscovery } from './mqtt/discovery-setup';
+import { version } from './cli/version';
 
 export interface Blackstart {
   readonly hub: Hub;
@@ -32,6 +38,8 @@ export interface Blackstart {
   readonly broker: EmbeddedBroker | undefined;
   /** The broker URL the bridge connects to. */
   readonly mqttUrl: string;
+  /** Present when `compat.nut` is configured. */
+  readonly nut: NutServer | undefined;
   stop(): Promise<void>;
 }
 
@@ -92,12 +100,20 @@ export async function startBlackstart(config: Config, opts: StartOptions): Promi
   // Built before the bridge connects, so the first retained outage state is the journal's.
   let orchestrator: Orchestrator | undefined;
   let journal: Journal | undefined;
+  let nis: NisServer | undefined;
+  let nut: NutServer | undefined;
+  let discovery: DiscoveryPublisher | undefined;
   const upsId = outageUps(config);
   const outageLog = log.child({ part: 'outage' });
   const cleanUp = async (): Promise<void> => {
     await orchestrator?.stop();
+    // After the orchestrator: a final step still waiting on slaves or secondaries must find its plan cancelled.
+    await nis?.close();
+    await nut?.stop();
     await journal?.close();
     await hub.stop();
+    agentLink.attach(undefined);
+    discovery?.stop();
     await bridge.stop();
     await broker?.close();
   };
@@ -125,8 +141,35 @@ export async function startBlackstart(config: Config, opts: StartOptions): Promi
     // precondition for watching the UPS.
     bridge.start();
     await hub.start();
+    // Compatibility servers (apcupsd NIS, NUT) start before the orchestrator resumes a journal, so a
+    // resumed plan already has their final steps; then Home Assistant discovery.
+    const nisConfig = config.compat.apcupsd;
+    const nisUps = nisConfig ? (nisConfig.ups ?? outageUps(config)) : undefined;
+    if (nisConfig && nisUps) {
+      nis = await NisServer.start({
+        hub,
+        ups: nisUps,
+        listen: nisConfig.listen,
+        port: nisConfig.port,
+        maxConnections: nisConfig.maxConnections,
+        idleTimeoutMs: nisConfig.idleTimeout,
+        slaveWaitMs: nisConfig.slaveWait,
+        version: version(),
+        log: log.child({ part: 'apcupsd-nis' }),
+      });
+      // Slaves of the UPS that feeds the hosts go down before the controller, as an apcupsd master's do.
+      const announcer = nis;
+      if (orchestrator && nisUps === upsId) orchestrator.addFinalStep({ name: 'apcupsd slaves: SHUTTING DOWN', run: () => announcer.announceShutdown() });
+    }
+    if (config.compat.nut) {
+      const nutLog = log.child({ part: 'nut-server' });
+      nut = await startNutServer({ hub, config: config.compat.nut, version: version(), log: nutLog });
+      // As NUT's primary does before its own shutdown: FSD, then a bounded wait for the secondaries.
+      if (orchestrator && upsId && nut.ups.includes(upsId)) orchestrator.addFinalStep(fsdFinalStep(nut, upsId, config.compat.nut.fsdWait, nutLog));
+    }
     await orchestrator?.start();
-    // Compatibility servers (apcupsd NIS, NUT) and Home Assistant discovery start below, one block each.
+    discovery = createDiscovery(config, hub, bridge, { log: log.child({ part: 'homeassistant' }), swVersion: version() });
+    discovery?.start();
   } catch (err) {
     await cleanUp();
     throw err;
@@ -140,15 +183,8 @@ export async function startBlackstart(config: Config, opts: StartOptions): Promi
     orchestrator,
     broker,
     mqttUrl: url,
-    stop: () =>
-      (stopping ??= (async () => {
-        await orchestrator?.stop();
-        await journal?.close();
-        await hub.stop();
-        agentLink.attach(undefined);
-        await bridge.stop();
-        await broker?.close();
-      })()),
+    nut,
+    stop: () => (stopping ??= cleanUp()),
   };
 }
 

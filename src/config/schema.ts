@@ -161,6 +161,23 @@ export const configSchema = section({
   if (c.outage.ups !== undefined && !upsIds.includes(c.outage.ups)) {
     ctx.addIssue({ code: 'custom', path: ['outage', 'ups'], message: `"${c.outage.ups}" is not a UPS of this config (have: ${upsIds.join(', ') || 'none'})` });
   }
+  c.homeassistant?.exclude.forEach((id, i) => {
+    if (!(id in c.ups) && !(id in c.hosts)) {
+      ctx.addIssue({ code: 'custom', path: ['homeassistant', 'exclude', i], message: `"${id}" is neither a UPS nor a host of this config` });
+    }
+  });
+  const nis = c.compat.apcupsd;
+  if (nis && nis.ups !== undefined && !upsIds.includes(nis.ups)) {
+    ctx.addIssue({ code: 'custom', path: ['compat', 'apcupsd', 'ups'], message: `"${nis.ups}" is not a UPS of this config (have: ${upsIds.join(', ') || 'none'})` });
+  } else if (nis && nis.ups === undefined && (c.outage.ups ?? (upsIds.length === 1 ? upsIds[0] : undefined)) === undefined) {
+    const why = upsIds.length === 0 ? 'there is no UPS to serve: add one under ups' : `several UPS (${upsIds.join(', ')}) and no outage.ups: name the one to serve`;
+    ctx.addIssue({ code: 'custom', path: ['compat', 'apcupsd', 'ups'], message: why });
+  }
+  const nut = c.compat.nut;
+  nut?.ups?.forEach((id, i) => {
+    if (!upsIds.includes(id)) ctx.addIssue({ code: 'custom', path: ['compat', 'nut', 'ups', i], message: `"${id}" is not a UPS of this config (have: ${upsIds.join(', ') || 'none'})` });
+  });
+  if (nut && upsIds.length === 0) ctx.addIssue({ code: 'custom', path: ['compat', 'nut'], message: 'there is no UPS to serve: add one under ups' });
   if (c.outage.planned.length > 0 && upsIds.length === 0) {
     ctx.addIssue({ code: 'custom', path: ['outage', 'planned'], message: 'planned outages need a UPS to tell when mains is back: add one under ups' });
   }

@@ -47,6 +47,7 @@ export class MqttConnection {
   private readonly filters = new Set<string>();
   private readonly connectListeners: ((reconnect: boolean) => void)[] = [];
   private readonly messageListeners: ((m: IncomingMessage) => void)[] = [];
+  private readonly disconnectListeners: (() => void)[] = [];
   private connections = 0;
   status: ConnectionStatus = 'stopped';
   lastError: string | null = null;
@@ -60,6 +61,11 @@ export class MqttConnection {
 
   onMessage(fn: (m: IncomingMessage) => void): void {
     this.messageListeners.push(fn);
+  }
+
+  /** Called once when an established connection is lost (not for each failed retry). */
+  onDisconnect(fn: () => void): void {
+    this.disconnectListeners.push(fn);
   }
 
   /** Subscribes now when connected, and again after every reconnect (the session is clean). */
@@ -104,8 +110,10 @@ export class MqttConnection {
     });
     client.on('close', () => {
       if (this.status === 'stopped') return;
-      if (this.status === 'connected') opts.log.warn({ url: opts.url }, 'MQTT connection lost; reconnecting');
+      const wasConnected = this.status === 'connected';
+      if (wasConnected) opts.log.warn({ url: opts.url }, 'MQTT connection lost; reconnecting');
       this.status = 'reconnecting';
+      if (wasConnected) for (const fn of this.disconnectListeners) fn();
       // mqtt.js has already scheduled this retry (its own close listener runs first) with the current
       // reconnectPeriod; doubling it now sets the delay of the attempt after that.
       const period = client.options.reconnectPeriod ?? opts.reconnectMinMs;

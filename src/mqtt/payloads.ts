@@ -3,11 +3,11 @@
  * The bridge and remote-mode clients use these; nothing else formats MQTT payloads.
  */
 import { z } from 'zod';
-import { snakeKeys } from '../core/case';
+import { camelKeys, snakeKeys } from '../core/case';
 import { BlackstartError, isErrorCode, type ErrorCode } from '../core/errors';
 import type { BlackstartEvent } from '../core/events';
 import type { CommandResult } from '../core/hub';
-import type { HostState, OutageState, SensorMap, UpsState } from '../core/state';
+import { HOST_PHASES, POWER_STATES, UPS_STATUSES, type HostState, type OutageState, type SensorMap, type UpsState } from '../core/state';
 
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 
@@ -156,5 +156,87 @@ export function parseAgentResult(payload: Buffer | string): AgentResult {
   const out: AgentResult = { id: d.id, action: d.action, ok: d.ok, tookMs: d.took_ms };
   if (d.error) out.error = { code: isErrorCode(d.error.code) ? d.error.code : 'PROTOCOL', message: d.error.message };
   if (d.detail) out.detail = d.detail;
+  return out;
+}
+
+// Reading the retained state back, for remote-mode clients (Homebridge, Node-RED). Each throws
+// PROTOCOL naming what is wrong; unknown extra keys are tolerated so a newer daemon stays readable.
+
+function readJson(payload: Buffer | string, what: string): unknown {
+  const text = typeof payload === 'string' ? payload : payload.toString('utf8');
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new BlackstartError('PROTOCOL', `${what} is not valid JSON (${(err as Error).message})`);
+  }
+}
+
+function checked<T>(schema: z.ZodType<T>, json: unknown, what: string): T {
+  const parsed = schema.safeParse(json);
+  if (!parsed.success) {
+    throw new BlackstartError('PROTOCOL', `${what}: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'payload'}: ${i.message}`).join('; ')}`);
+  }
+  return parsed.data;
+}
+
+const isoMs = z.string().transform((s, ctx) => {
+  const ms = Date.parse(s);
+  if (Number.isNaN(ms)) ctx.addIssue({ code: 'custom', message: `"${s}" is not an ISO time` });
+  return ms;
+});
+const num = z.number().nullable();
+
+const upsStateSchema = z.object({
+  status: z.enum(UPS_STATUSES),
+  flags: z.array(z.string()),
+  charge_pct: num,
+  runtime_s: num,
+  load_pct: num,
+  input_v: num,
+  battery_v: num,
+  on_battery_s: z.number(),
+  source: z.string(),
+  updated: isoMs,
+});
+
+export function parseUpsPayload(payload: Buffer | string): UpsState {
+  const d = checked(upsStateSchema, readJson(payload, 'UPS state'), 'UPS state');
+  return camelKeys(d);
+}
+
+const hostStateSchema = z.object({
+  reachable: z.boolean().nullable(),
+  latency_ms: num,
+  power: z.enum(POWER_STATES),
+  phase: z.enum(HOST_PHASES),
+  since: isoMs,
+  last_error: z.string().nullable(),
+});
+
+export function parseHostPayload(payload: Buffer | string): HostState {
+  return camelKeys(checked(hostStateSchema, readJson(payload, 'host state'), 'host state'));
+}
+
+const sensorsSchema = z.record(z.string(), z.object({ value: num, unit: z.string(), status: z.string() }));
+
+export function parseSensorsPayload(payload: Buffer | string): SensorMap {
+  return checked(sensorsSchema, readJson(payload, 'host sensors'), 'host sensors');
+}
+
+const resultSchema = z.object({
+  id: z.string().nullable(),
+  action: z.string().nullable(),
+  ok: z.boolean(),
+  error: z.object({ code: z.string(), message: z.string() }).optional(),
+  took_ms: z.number(),
+  detail: z.record(z.string(), z.unknown()).optional(),
+});
+
+/** A device's command result; `detail` stays snake_case, as it came. */
+export function parseResultPayload(payload: Buffer | string): CommandResult {
+  const d = checked(resultSchema, readJson(payload, 'command result'), 'command result');
+  const out: CommandResult = { id: d.id, action: d.action, ok: d.ok, tookMs: d.took_ms };
+  if (d.error) out.error = { code: isErrorCode(d.error.code) ? d.error.code : 'PROTOCOL', message: d.error.message };
+  if (d.detail) out.detail = d.detail as CommandResult['detail'];
   return out;
 }

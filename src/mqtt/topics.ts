@@ -10,7 +10,13 @@ export type ParsedTopic =
   /** `<base>/agent/<id>`: the agent's retained availability. */
   | { type: 'agent-state'; agent: string }
   | { type: 'agent-command'; agent: string }
-  | { type: 'agent-result'; agent: string };
+  | { type: 'agent-result'; agent: string }
+  /** What a remote client (Homebridge, Node-RED in remote mode) reads: `<base>/bridge/state`. */
+  | { type: 'bridge-state' }
+  /** `<base>/ups/<id>`, `<base>/host/<id>`: retained state. */
+  | { type: 'state'; device: DeviceRef }
+  | { type: 'sensors'; host: string }
+  | { type: 'result'; device: DeviceRef };
 
 export interface Topics {
   readonly base: string;
@@ -36,6 +42,8 @@ export interface Topics {
   readonly agentFilters: readonly string[];
   /** Filters the bridge subscribes to for commands. */
   readonly commandFilters: readonly string[];
+  /** What a remote client subscribes to: bridge availability, every UPS and host state, sensors, host results. */
+  readonly remoteFilters: readonly string[];
   parse(topic: string): ParsedTopic | null;
 }
 
@@ -69,6 +77,7 @@ export function createTopics(base = 'blackstart'): Topics {
     agentResult: (id) => agent(id, 'result'),
     agentFilters: [`${base}/agent/+`, `${base}/agent/+/result`],
     commandFilters: [`${base}/host/+/set`, `${base}/ups/+/set`, `${base}/outage/set`],
+    remoteFilters: [`${base}/bridge/state`, `${base}/ups/+`, `${base}/host/+`, `${base}/host/+/sensors`, `${base}/host/+/result`],
     parse(topic) {
       if (!topic.startsWith(prefix)) return null;
       const parts = topic.slice(prefix.length).split('/');
@@ -76,6 +85,12 @@ export function createTopics(base = 'blackstart'): Topics {
       if (parts.length === 2 && kind === 'outage' && id === 'set') return { type: 'outage-command' };
       if (parts.length === 3 && (kind === 'host' || kind === 'ups') && leaf === 'set' && id !== undefined) {
         return { type: 'command', device: { kind, id } };
+      }
+      if (parts.length === 2 && kind === 'bridge' && id === 'state') return { type: 'bridge-state' };
+      if ((kind === 'host' || kind === 'ups') && id !== undefined && DEVICE_ID.test(id)) {
+        if (parts.length === 2) return { type: 'state', device: { kind, id } };
+        if (parts.length === 3 && kind === 'host' && leaf === 'sensors') return { type: 'sensors', host: id };
+        if (parts.length === 3 && leaf === 'result') return { type: 'result', device: { kind, id } };
       }
       if (kind === 'agent' && id !== undefined && DEVICE_ID.test(id)) {
         if (parts.length === 2) return { type: 'agent-state', agent: id };
@@ -90,4 +105,46 @@ export function createTopics(base = 'blackstart'): Topics {
 /** A topic a requester may name as its MQTT 5 response topic: no wildcards, not empty. */
 export function isPublishableTopic(topic: string): boolean {
   return topic.length > 0 && topic.length < 65536 && !/[+#]/.test(topic) && !topic.includes('\u0000');
+}
+
+/** Home Assistant's discovery topics for the configs one Blackstart publishes under a discovery prefix. */
+export interface DiscoveryTopics {
+  readonly prefix: string;
+  /** `<prefix>/status`: Home Assistant's birth (`online`) and will (`offline`). */
+  readonly status: string;
+  /** The `node_id` segment that keeps this Blackstart's configs apart: its base topic, `/` made `_`. */
+  readonly nodeId: string;
+  /** `<prefix>/<component>/<node_id>/<object_id>/config`. */
+  config(component: string, objectId: string): string;
+  /** Matches every config of this node, so ones an earlier run left behind can be found. */
+  readonly configFilter: string;
+  /** Whether a topic is one of this node's configs (matched by configFilter). */
+  isConfig(topic: string): boolean;
+}
+
+const DISCOVERY_SEGMENT = /^[A-Za-z0-9_-]+$/;
+
+export function createDiscoveryTopics(prefix: string, base: string): DiscoveryTopics {
+  if (!BASE.test(prefix)) throw new Error(`invalid Home Assistant discovery prefix "${prefix}"`);
+  if (!BASE.test(base)) throw new Error(`invalid MQTT base topic "${base}"`);
+  const nodeId = base.replaceAll('/', '_');
+  const head = `${prefix}/`;
+  const tail = `/${nodeId}/`;
+  return {
+    prefix,
+    status: `${prefix}/status`,
+    nodeId,
+    config(component, objectId) {
+      for (const s of [component, objectId]) {
+        if (!DISCOVERY_SEGMENT.test(s)) throw new Error(`invalid Home Assistant discovery topic segment "${s}"`);
+      }
+      return `${prefix}/${component}/${nodeId}/${objectId}/config`;
+    },
+    configFilter: `${prefix}/+/${nodeId}/+/config`,
+    isConfig(topic) {
+      if (!topic.startsWith(head) || !topic.endsWith('/config')) return false;
+      const parts = topic.slice(head.length, -'/config'.length).split('/');
+      return parts.length === 3 && `/${parts[1]}/` === tail && parts.every((p) => DISCOVERY_SEGMENT.test(p));
+    },
+  };
 }

@@ -12,6 +12,8 @@ describe('config: good files', () => {
     expect(config.mqtt).toMatchObject({ baseTopic: 'blackstart', protocolVersion: 5, reconnectMin: 1000, reconnectMax: 30_000 });
     expect(config.mqtt.embedded).toMatchObject({ host: '127.0.0.1', port: 1883 });
     expect(Object.keys(config.hosts)).toEqual(['gateway', 'nas', 'mail']);
+    expect(config.compat).toMatchObject({ apcupsd: { listen: '127.0.0.1', port: 3551 }, nut: { listen: '127.0.0.1', port: 3493 } });
+    expect(config.homeassistant).toMatchObject({ discovery: true, prefix: 'homeassistant' });
     expect(config.hosts.nas?.simulated).toMatchObject({ shutdownTakes: 12_000, wakeTakes: 40_000, running: true });
     const ups = config.ups.rack?.simulated;
     expect(ups?.timeline.map((s) => [s.at, s.mains])).toEqual([
@@ -159,5 +161,22 @@ describe('config: documentation', () => {
     expect(config.hosts.db?.ipmi).toMatchObject({ host: '10.0.0.21', privilege: 'operator', cipherSuite: 'auto', sensorInterval: 30_000 });
     expect(Object.keys(config.ups)).toEqual(['server_room', 'office', 'closet', 'rack']);
     expect(config.ups.rack?.simulated?.timeline).toHaveLength(4);
+    expect(config.homeassistant).toEqual({ discovery: true, prefix: 'homeassistant', exclude: [] });
+  });
+
+  it('the example in the Outages section of README.md is a valid config', () => {
+    const readme = readFileSync(join(repoRoot(), 'README.md'), 'utf8');
+    const section = readme.slice(readme.indexOf('## Outages'));
+    const block = /```yaml\n([\s\S]*?)```/.exec(section)?.[1];
+    expect(block).toBeDefined();
+    const baseDir = mkdtempSync(join(tmpdir(), 'bs-readme-'));
+    mkdirSync(join(baseDir, 'keys'));
+    writeFileSync(join(baseDir, 'keys', 'mail_ed25519'), 'placeholder\n');
+    const { config } = parseConfig(block as string, { baseDir });
+    expect(config.outage).toMatchObject({ ups: 'rack', reserve: 120_000, onPowerBack: 'stop', expectedRuntime: 25 * 60_000 });
+    expect(config.outage.planned.map((p) => p.name)).toEqual(['electrician', 'sunday-maintenance']);
+    expect(config.hosts.mail?.outage).toMatchObject({ dependsOn: ['storage'], shutdownTakes: 30_000, escalateAfter: 120_000 });
+    expect(config.hosts.mail?.outage.services).toHaveLength(2);
+    expect(config.hosts.mail?.remediate?.ssh?.command).toBe('sudo -n /usr/local/sbin/fix-milter-socket');
   });
 });

@@ -24,7 +24,19 @@ describe('topics', () => {
     expect(t.parse(t.outageSet)).toEqual({ type: 'outage-command' });
     expect(t.parse('blackstart/outage')).toBeNull();
     expect(t.parse('blackstart/outage/result')).toBeNull();
-    for (const other of ['blackstart/host/nas', 'blackstart/host/nas/result', 'other/host/nas/set', 'blackstart/vm/x/set', 'blackstart/host/nas/set/extra', 'blackstartx/host/nas/set']) {
+    for (const other of ['other/host/nas/set', 'blackstart/vm/x/set', 'blackstart/host/nas/set/extra', 'blackstartx/host/nas/set']) {
+      expect(t.parse(other)).toBeNull();
+    }
+  });
+
+  it('parses the state topics a remote client reads', () => {
+    expect(t.remoteFilters).toEqual(['blackstart/bridge/state', 'blackstart/ups/+', 'blackstart/host/+', 'blackstart/host/+/sensors', 'blackstart/host/+/result']);
+    expect(t.parse(t.bridgeState)).toEqual({ type: 'bridge-state' });
+    expect(t.parse(t.ups('main'))).toEqual({ type: 'state', device: { kind: 'ups', id: 'main' } });
+    expect(t.parse(t.host('nas'))).toEqual({ type: 'state', device: { kind: 'host', id: 'nas' } });
+    expect(t.parse(t.hostSensors('nas'))).toEqual({ type: 'sensors', host: 'nas' });
+    expect(t.parse(t.result({ kind: 'host', id: 'nas' }))).toEqual({ type: 'result', device: { kind: 'host', id: 'nas' } });
+    for (const other of ['blackstart/host/NAS', 'blackstart/ups/main/sensors', 'blackstart/bridge', 'blackstart/host/nas/other']) {
       expect(t.parse(other)).toBeNull();
     }
   });
