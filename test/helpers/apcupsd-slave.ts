@@ -9,7 +9,7 @@ import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_proces
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { findApcupsd } from './apcupsd';
+import { findApcupsd, writeApcupsdConf } from './apcupsd';
 import { freePort } from './ports';
 import { killNow } from './process';
 import { repoRoot } from './repo';
@@ -100,41 +100,8 @@ export async function startApcupsdSlave(bins: ApcupsdBinaries, masterPort: numbe
   writeFileSync(join(scripts, 'apccontrol'), `#!/bin/sh\necho "$(date +%s%3N) $*" >> '${log}'\nexit 0\n`);
   chmodSync(join(scripts, 'apccontrol'), 0o755);
   const nisPort = await freePort();
-  const settings = new Map<string, string>([
-    ['UPSNAME', 'slave'],
-    ['UPSCABLE', 'ether'],
-    ['UPSTYPE', 'net'],
-    ['DEVICE', `127.0.0.1:${masterPort}`],
-    ['POLLTIME', '1'],
-    ['LOCKFILE', join(dir, 'lock')],
-    ['SCRIPTDIR', scripts],
-    ['PWRFAILDIR', dir],
-    ['NOLOGINDIR', dir],
-    ['ONBATTERYDELAY', '0'],
-    // Low enough that only the master's flags take the slave down, not its own thresholds.
-    ['BATTERYLEVEL', '5'],
-    ['MINUTES', '3'],
-    ['TIMEOUT', '0'],
-    ['ANNOY', '0'],
-    ['NOLOGON', 'disable'],
-    ['KILLDELAY', '0'],
-    ['NETSERVER', 'on'],
-    ['NISIP', '127.0.0.1'],
-    ['NISPORT', String(nisPort)],
-    ['EVENTSFILE', join(dir, 'apcupsd.events')],
-    ['EVENTSFILEMAX', '10'],
-    ['UPSCLASS', 'standalone'],
-    ['UPSMODE', 'disable'],
-    ['STATTIME', '0'],
-    ['LOGSTATS', 'off'],
-    ['DATATIME', '0'],
-  ]);
-  for (const line of opts.conf ?? []) {
-    const [k, ...v] = line.trim().split(/\s+/);
-    if (k) settings.set(k, v.join(' '));
-  }
-  const conf = join(dir, 'apcupsd.conf');
-  writeFileSync(conf, ['## apcupsd.conf v1.1 ##', ...[...settings].map(([k, v]) => `${k} ${v}`), ''].join('\n'));
+  // BATTERYLEVEL 5 and MINUTES 3 (the defaults there): low enough that only the master's flags take the slave down.
+  const conf = writeApcupsdConf(dir, { UPSNAME: 'slave', UPSCABLE: 'ether', UPSTYPE: 'net', DEVICE: `127.0.0.1:${masterPort}` }, nisPort, opts.conf);
 
   let out = '';
   // -b: foreground, so the process held here is apcupsd itself and a kill reaches it.

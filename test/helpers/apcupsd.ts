@@ -99,6 +99,47 @@ export interface StartOptions {
   conf?: string[];
 }
 
+/**
+ * Writes an apcupsd.conf in `dir` for a test run: polled every second, its own lock, scripts
+ * (`dir/scripts`) and events file, a NIS server on 127.0.0.1:`nisPort`, no thresholds of its own
+ * beyond 5 % / 3 min. `device` sets UPSNAME, UPSCABLE, UPSTYPE and DEVICE; `extra` lines
+ * (`KEY value`) override anything. Returns the file's path.
+ */
+export function writeApcupsdConf(dir: string, device: Record<'UPSNAME' | 'UPSCABLE' | 'UPSTYPE' | 'DEVICE', string>, nisPort: number, extra: readonly string[] = []): string {
+  const settings = new Map<string, string>([
+    ...Object.entries(device),
+    ['POLLTIME', '1'],
+    ['LOCKFILE', join(dir, 'lock')],
+    ['SCRIPTDIR', join(dir, 'scripts')],
+    ['PWRFAILDIR', dir],
+    ['NOLOGINDIR', dir],
+    ['ONBATTERYDELAY', '0'],
+    ['BATTERYLEVEL', '5'],
+    ['MINUTES', '3'],
+    ['TIMEOUT', '0'],
+    ['ANNOY', '0'],
+    ['NOLOGON', 'disable'],
+    ['KILLDELAY', '0'],
+    ['NETSERVER', 'on'],
+    ['NISIP', '127.0.0.1'],
+    ['NISPORT', String(nisPort)],
+    ['EVENTSFILE', join(dir, 'apcupsd.events')],
+    ['EVENTSFILEMAX', '10'],
+    ['UPSCLASS', 'standalone'],
+    ['UPSMODE', 'disable'],
+    ['STATTIME', '0'],
+    ['LOGSTATS', 'off'],
+    ['DATATIME', '0'],
+  ]);
+  for (const line of extra) {
+    const [k, ...v] = line.trim().split(/\s+/);
+    if (k) settings.set(k, v.join(' '));
+  }
+  const conf = join(dir, 'apcupsd.conf');
+  writeFileSync(conf, ['## apcupsd.conf v1.1 ##', ...[...settings].map(([k, v]) => `${k} ${v}`), ''].join('\n'));
+  return conf;
+}
+
 export async function startApcupsd(bin: string, opts: StartOptions = {}): Promise<Apcupsd> {
   const dir = mkdtempSync(join(tmpdir(), 'bs-apcupsd-'));
   const scripts = join(dir, 'scripts');
@@ -119,40 +160,7 @@ export async function startApcupsd(bin: string, opts: StartOptions = {}): Promis
     throw err;
   }
   const port = await freePort();
-  const conf = join(dir, 'apcupsd.conf');
-  const settings = new Map<string, string>([
-    ['UPSNAME', 'labapc'],
-    ['UPSCABLE', 'smart'],
-    ['UPSTYPE', 'apcsmart'],
-    ['DEVICE', pty.a],
-    ['POLLTIME', '1'],
-    ['LOCKFILE', join(dir, 'lock')],
-    ['SCRIPTDIR', scripts],
-    ['PWRFAILDIR', dir],
-    ['NOLOGINDIR', dir],
-    ['ONBATTERYDELAY', '0'],
-    ['BATTERYLEVEL', '5'],
-    ['MINUTES', '3'],
-    ['TIMEOUT', '0'],
-    ['ANNOY', '0'],
-    ['NOLOGON', 'disable'],
-    ['KILLDELAY', '0'],
-    ['NETSERVER', 'on'],
-    ['NISIP', '127.0.0.1'],
-    ['NISPORT', String(port)],
-    ['EVENTSFILE', join(dir, 'apcupsd.events')],
-    ['EVENTSFILEMAX', '10'],
-    ['UPSCLASS', 'standalone'],
-    ['UPSMODE', 'disable'],
-    ['STATTIME', '0'],
-    ['LOGSTATS', 'off'],
-    ['DATATIME', '0'],
-  ]);
-  for (const line of opts.conf ?? []) {
-    const [k, ...v] = line.trim().split(/\s+/);
-    if (k) settings.set(k, v.join(' '));
-  }
-  writeFileSync(conf, ['## apcupsd.conf v1.1 ##', ...[...settings].map(([k, v]) => `${k} ${v}`), ''].join('\n'));
+  const conf = writeApcupsdConf(dir, { UPSNAME: 'labapc', UPSCABLE: 'smart', UPSTYPE: 'apcsmart', DEVICE: pty.a }, port, opts.conf);
 
   const apcaccess = join(dirname(bin), 'apcaccess');
   let proc: ChildProcess | undefined;
