@@ -24,3 +24,6 @@ export { AgentLink, type AgentCommand, type AgentReply, type AgentRequester } fr
 export { AgentShutdown, relayWake, type AgentShutdownOptions, type RelayedWake } from './adapters/power/agent';
 export { Agent, type AgentDeps } from './agent/agent';
 export { agentConfigSchema, type AgentConfig } from './agent/config';
+export type { BlackstartSource, SourceDevice, SourceEvents } from './source/source';
+export { HubSource } from './source/hub-source';
+export { RemoteSource, type RemoteSourceOptions } from './remote/remote-source';

@@ -130,7 +130,7 @@ export function agentResultPayload(r: AgentResult): Record<string, unknown> {
   };
 }
 
-const agentResultSchema = z.object({
+const resultSchema = z.object({
   id: z.string().nullable(),
   action: z.string().nullable(),
   ok: z.boolean(),
@@ -139,24 +139,18 @@ const agentResultSchema = z.object({
   detail: z.record(z.string(), z.unknown()).optional(),
 });
 
-/** Reads an agent's result; throws PROTOCOL naming what is wrong. */
-export function parseAgentResult(payload: Buffer | string): AgentResult {
-  const text = typeof payload === 'string' ? payload : payload.toString('utf8');
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (err) {
-    throw new BlackstartError('PROTOCOL', `agent result is not valid JSON (${(err as Error).message})`);
-  }
-  const parsed = agentResultSchema.safeParse(json);
-  if (!parsed.success) {
-    throw new BlackstartError('PROTOCOL', `agent result: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'payload'}: ${i.message}`).join('; ')}`);
-  }
-  const d = parsed.data;
+/** A result as an agent or the daemon sends it; `detail` stays snake_case, as it came. Throws PROTOCOL. */
+function parseResult(payload: Buffer | string, what: string): AgentResult {
+  const d = checked(resultSchema, readJson(payload, what), what);
   const out: AgentResult = { id: d.id, action: d.action, ok: d.ok, tookMs: d.took_ms };
   if (d.error) out.error = { code: isErrorCode(d.error.code) ? d.error.code : 'PROTOCOL', message: d.error.message };
   if (d.detail) out.detail = d.detail;
   return out;
+}
+
+/** Reads an agent's result; throws PROTOCOL naming what is wrong. */
+export function parseAgentResult(payload: Buffer | string): AgentResult {
+  return parseResult(payload, 'agent result');
 }
 
 // Reading the retained state back, for remote-mode clients (Homebridge, Node-RED). Each throws
@@ -223,20 +217,7 @@ export function parseSensorsPayload(payload: Buffer | string): SensorMap {
   return checked(sensorsSchema, readJson(payload, 'host sensors'), 'host sensors');
 }
 
-const resultSchema = z.object({
-  id: z.string().nullable(),
-  action: z.string().nullable(),
-  ok: z.boolean(),
-  error: z.object({ code: z.string(), message: z.string() }).optional(),
-  took_ms: z.number(),
-  detail: z.record(z.string(), z.unknown()).optional(),
-});
-
 /** A device's command result; `detail` stays snake_case, as it came. */
 export function parseResultPayload(payload: Buffer | string): CommandResult {
-  const d = checked(resultSchema, readJson(payload, 'command result'), 'command result');
-  const out: CommandResult = { id: d.id, action: d.action, ok: d.ok, tookMs: d.took_ms };
-  if (d.error) out.error = { code: isErrorCode(d.error.code) ? d.error.code : 'PROTOCOL', message: d.error.message };
-  if (d.detail) out.detail = d.detail as CommandResult['detail'];
-  return out;
+  return parseResult(payload, 'command result') as CommandResult;
 }

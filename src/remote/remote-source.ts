@@ -1,0 +1,206 @@
+/**
+ * Blackstart over MQTT, for a face whose core runs on another machine: state from the retained
+ * contract topics, commands on `<base>/host/<id>/set` answered on `…/result` (matched by id).
+ */
+import { randomUUID } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import { systemClock, type Clock, type TimerHandle } from '../core/clock';
+import type { CommandResult } from '../core/hub';
+import { silentLogger, type Logger } from '../core/logger';
+import type { Secret } from '../core/secret';
+import { DEVICE_ID, type HostAction, type HostState, type SensorMap, type UpsState } from '../core/state';
+import { MqttConnection, type IncomingMessage } from '../mqtt/connection';
+import { encode, parseHostPayload, parseResultPayload, parseSensorsPayload, parseUpsPayload } from '../mqtt/payloads';
+import { createTopics, type Topics } from '../mqtt/topics';
+import type { BlackstartSource, SourceDevice, SourceEvents } from '../source/source';
+
+export interface RemoteSourceOptions {
+  url: string;
+  baseTopic?: string;
+  username?: string;
+  password?: Secret;
+  ca?: Buffer;
+  /** Hosts to show before (or without) their retained state arriving. */
+  hosts?: string[];
+  /** How long to wait for a command's result; a verified shutdown can take minutes. */
+  commandTimeoutMs?: number;
+  protocolVersion?: 4 | 5;
+  log?: Logger;
+  clock?: Clock;
+  clientIdPrefix?: string;
+}
+
+interface Pending {
+  hostId: string;
+  action: string;
+  resolve: (r: CommandResult) => void;
+  timer: TimerHandle;
+  started: number;
+}
+
+export class RemoteSource extends EventEmitter<SourceEvents> implements BlackstartSource {
+  readonly topics: Topics;
+  private readonly connection: MqttConnection;
+  private readonly upsStates = new Map<string, UpsState>();
+  private readonly hostStates = new Map<string, HostState | undefined>();
+  private readonly sensorMaps = new Map<string, SensorMap>();
+  private readonly pending = new Map<string, Pending>();
+  private readonly clock: Clock;
+  private readonly log: Logger;
+  private bridgeOnline = false;
+  private wasOnline = false;
+
+  constructor(private readonly opts: RemoteSourceOptions) {
+    super();
+    this.topics = createTopics(opts.baseTopic ?? 'blackstart');
+    this.clock = opts.clock ?? systemClock;
+    this.log = opts.log ?? silentLogger();
+    for (const id of opts.hosts ?? []) {
+      if (!DEVICE_ID.test(id)) throw new Error(`invalid host id "${id}"`);
+      this.hostStates.set(id, undefined);
+    }
+    this.connection = new MqttConnection({
+      url: opts.url,
+      protocolVersion: opts.protocolVersion ?? 4,
+      reconnectMinMs: 1000,
+      reconnectMaxMs: 30_000,
+      clientIdPrefix: opts.clientIdPrefix ?? 'blackstart-remote',
+      log: this.log,
+      ...(opts.username !== undefined ? { username: opts.username } : {}),
+      ...(opts.password ? { password: opts.password } : {}),
+      ...(opts.ca ? { ca: opts.ca } : {}),
+    });
+    this.connection.subscribe(this.topics.remoteFilters);
+    this.connection.onMessage((m) => this.onMessage(m));
+  }
+
+  get online(): boolean {
+    return this.connection.connected && this.bridgeOnline;
+  }
+
+  devices(): SourceDevice[] {
+    return [
+      ...[...this.upsStates.keys()].map((id) => ({ kind: 'ups' as const, id, name: id })),
+      ...[...this.hostStates.keys()].map((id) => ({ kind: 'host' as const, id, name: id })),
+    ];
+  }
+
+  ups(id: string): UpsState | undefined {
+    return this.upsStates.get(id);
+  }
+
+  host(id: string): HostState | undefined {
+    return this.hostStates.get(id);
+  }
+
+  sensors(hostId: string): SensorMap | undefined {
+    return this.sensorMaps.get(hostId);
+  }
+
+  start(): Promise<void> {
+    this.connection.onConnect(() => this.checkOnline());
+    // Until the retained bridge state arrives again after a reconnect, nothing vouches for the state.
+    this.connection.onDisconnect(() => {
+      this.bridgeOnline = false;
+      this.checkOnline();
+    });
+    this.connection.start();
+    // The broker may be down now and come later: the connection keeps trying on its own.
+    return Promise.resolve();
+  }
+
+  async stop(): Promise<void> {
+    for (const [id, p] of this.pending) this.finish(id, p, { code: 'CANCELLED', message: `${p.action} on "${p.hostId}": the remote source was stopped` });
+    await this.connection.stop();
+    this.checkOnline();
+  }
+
+  execute(hostId: string, action: HostAction): Promise<CommandResult> {
+    const started = this.clock.now();
+    const fail = (code: 'BAD_REQUEST' | 'UNREACHABLE', message: string): Promise<CommandResult> =>
+      Promise.resolve({ id: null, action, ok: false, error: { code, message }, tookMs: 0 });
+    if (!DEVICE_ID.test(hostId)) return fail('BAD_REQUEST', `"${hostId}" is not a valid host id`);
+    if (!this.connection.connected) return fail('UNREACHABLE', `not connected to the MQTT broker at ${this.opts.url}`);
+    if (!this.bridgeOnline) return fail('UNREACHABLE', `Blackstart is offline (${this.topics.bridgeState} is not "online")`);
+    const id = `remote-${randomUUID()}`;
+    const timeoutMs = this.opts.commandTimeoutMs ?? 180_000;
+    return new Promise<CommandResult>((resolve) => {
+      const timer = this.clock.setTimeout(() => {
+        const p = this.pending.get(id);
+        if (p) this.finish(id, p, { code: 'TIMEOUT', message: `no result for ${action} on "${hostId}" within ${timeoutMs} ms` });
+      }, timeoutMs);
+      this.pending.set(id, { hostId, action, resolve, timer, started });
+      void this.connection.publish(this.topics.set({ kind: 'host', id: hostId }), encode({ action, id }), { qos: 1 });
+    });
+  }
+
+  private finish(id: string, p: Pending, error: NonNullable<CommandResult['error']>): void {
+    this.pending.delete(id);
+    this.clock.clearTimeout(p.timer);
+    p.resolve({ id, action: p.action, ok: false, error, tookMs: this.clock.now() - p.started });
+  }
+
+  private onMessage(m: IncomingMessage): void {
+    const parsed = this.topics.parse(m.topic);
+    if (!parsed) return;
+    try {
+      switch (parsed.type) {
+        case 'bridge-state':
+          this.bridgeOnline = m.payload.toString('utf8').trim() === 'online';
+          // A daemon that went away will not answer what it was asked.
+          if (!this.bridgeOnline) for (const [id, p] of this.pending) this.finish(id, p, { code: 'UNREACHABLE', message: `Blackstart went offline before answering ${p.action} on "${p.hostId}"` });
+          this.checkOnline();
+          return;
+        case 'state':
+          if (m.payload.length === 0) return; // a cleared retained topic
+          if (parsed.device.kind === 'ups') this.setUps(parsed.device.id, parseUpsPayload(m.payload));
+          else this.setHost(parsed.device.id, parseHostPayload(m.payload));
+          return;
+        case 'sensors':
+          if (m.payload.length === 0) return;
+          this.sensorMaps.set(parsed.host, parseSensorsPayload(m.payload));
+          this.emit('sensors', parsed.host, this.sensorMaps.get(parsed.host) ?? {});
+          return;
+        case 'result':
+          this.onResult(parsed.device.id, m);
+          return;
+        default:
+          return;
+      }
+    } catch (err) {
+      this.log.warn({ topic: m.topic, err: (err as Error).message }, 'unreadable Blackstart message ignored');
+    }
+  }
+
+  private setUps(id: string, state: UpsState): void {
+    const fresh = !this.upsStates.has(id);
+    this.upsStates.set(id, state);
+    if (fresh) this.emit('devices');
+    this.emit('ups', id, state);
+  }
+
+  private setHost(id: string, state: HostState): void {
+    const fresh = !this.hostStates.has(id);
+    this.hostStates.set(id, state);
+    if (fresh) this.emit('devices');
+    this.emit('host', id, state);
+  }
+
+  private onResult(hostId: string, m: IncomingMessage): void {
+    if (m.retain) return;
+    const result = parseResultPayload(m.payload);
+    const p = result.id !== null ? this.pending.get(result.id) : undefined;
+    // A result on another host's topic cannot answer this request, whatever id it carries.
+    if (!p || result.id === null || p.hostId !== hostId) return;
+    this.pending.delete(result.id);
+    this.clock.clearTimeout(p.timer);
+    p.resolve(result);
+  }
+
+  private checkOnline(): void {
+    const now = this.online;
+    if (now === this.wasOnline) return;
+    this.wasOnline = now;
+    this.emit('online', now);
+  }
+}

@@ -1,0 +1,36 @@
+/**
+ * What a face (Homebridge accessories, Node-RED nodes) needs from Blackstart, whether the core runs in
+ * the same process or elsewhere behind MQTT: the faces are written once against this and cannot tell.
+ */
+import type { EventEmitter } from 'node:events';
+import type { CommandResult } from '../core/hub';
+import type { DeviceKind, HostAction, HostState, SensorMap, UpsState } from '../core/state';
+
+export interface SourceDevice {
+  kind: DeviceKind;
+  id: string;
+  name: string;
+}
+
+export interface SourceEvents {
+  ups: [id: string, state: UpsState];
+  host: [id: string, state: HostState];
+  sensors: [hostId: string, readings: SensorMap];
+  /** The source became (un)able to vouch for its state: broker or bridge lost, or back. */
+  online: [online: boolean];
+  /** A device appeared (remote mode learns them from retained topics). */
+  devices: [];
+}
+
+export interface BlackstartSource extends EventEmitter<SourceEvents> {
+  /** False while the state cannot be trusted (remote: broker unreachable or `bridge/state` offline). */
+  readonly online: boolean;
+  devices(): SourceDevice[];
+  ups(id: string): UpsState | undefined;
+  host(id: string): HostState | undefined;
+  sensors(hostId: string): SensorMap | undefined;
+  /** Never rejects: failures come back as `ok: false` with an error code, as on MQTT. */
+  execute(hostId: string, action: HostAction): Promise<CommandResult>;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}

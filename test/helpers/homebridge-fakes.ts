@@ -1,0 +1,99 @@
+/**
+ * Homebridge's API shape, faked just enough for the plugin: the real HAP-NodeJS classes (Service,
+ * Characteristic, Accessory, uuid) with nothing published or advertised.
+ */
+import { EventEmitter } from 'node:events';
+import * as hap from '@homebridge/hap-nodejs';
+import type { BlackstartSource, CommandResult, HostAction, HostState, SensorMap, SourceDevice, SourceEvents, UpsState } from '../../src/index';
+import type { API, Logging, PlatformAccessory } from '../../homebridge/src/homebridge-types';
+
+export class FakePlatformAccessory extends hap.Accessory {
+  context: Record<string, unknown> = {};
+}
+
+export interface FakeApi {
+  api: API;
+  events: EventEmitter;
+  registered: PlatformAccessory[];
+  unregistered: PlatformAccessory[];
+}
+
+export function fakeApi(storagePath = '/tmp'): FakeApi {
+  const events = new EventEmitter();
+  const registered: PlatformAccessory[] = [];
+  const unregistered: PlatformAccessory[] = [];
+  const api = {
+    hap,
+    platformAccessory: FakePlatformAccessory,
+    user: { storagePath: () => storagePath },
+    on: (event: string, fn: () => void) => events.on(event, fn),
+    registerPlatformAccessories: (_plugin: string, _platform: string, list: PlatformAccessory[]) => registered.push(...list),
+    unregisterPlatformAccessories: (_plugin: string, _platform: string, list: PlatformAccessory[]) => unregistered.push(...list),
+  };
+  return { api: api as unknown as API, events, registered, unregistered };
+}
+
+export function newAccessory(name: string, key: string): PlatformAccessory {
+  return new FakePlatformAccessory(name, hap.uuid.generate(key)) as unknown as PlatformAccessory;
+}
+
+export interface FakeLog extends Logging {
+  lines: string[];
+}
+
+export function fakeLog(): FakeLog {
+  const lines: string[] = [];
+  const add = (level: string) => (msg: string) => lines.push(`${level} ${msg}`);
+  const log = Object.assign(add('log'), { lines, info: add('info'), warn: add('warn'), error: add('error'), debug: add('debug'), success: add('success'), log: add('log'), prefix: 'test' });
+  return log as unknown as FakeLog;
+}
+
+/** A source whose state the test sets and whose commands it answers. */
+export class FakeSource extends EventEmitter<SourceEvents> implements BlackstartSource {
+  online = true;
+  readonly upsStates = new Map<string, UpsState>();
+  readonly hostStates = new Map<string, HostState>();
+  readonly sensorMaps = new Map<string, SensorMap>();
+  readonly calls: { host: string; action: HostAction }[] = [];
+  answer: (host: string, action: HostAction) => CommandResult = (_h, action) => ({ id: 'x', action, ok: true, tookMs: 1 });
+
+  devices(): SourceDevice[] {
+    return [
+      ...[...this.upsStates.keys()].map((id) => ({ kind: 'ups' as const, id, name: id })),
+      ...[...this.hostStates.keys()].map((id) => ({ kind: 'host' as const, id, name: id })),
+    ];
+  }
+  ups(id: string): UpsState | undefined {
+    return this.upsStates.get(id);
+  }
+  host(id: string): HostState | undefined {
+    return this.hostStates.get(id);
+  }
+  sensors(id: string): SensorMap | undefined {
+    return this.sensorMaps.get(id);
+  }
+  execute(host: string, action: HostAction): Promise<CommandResult> {
+    this.calls.push({ host, action });
+    return Promise.resolve(this.answer(host, action));
+  }
+  start(): Promise<void> {
+    return Promise.resolve();
+  }
+  stop(): Promise<void> {
+    return Promise.resolve();
+  }
+  setHost(id: string, patch: Partial<HostState>): void {
+    const prev = this.hostStates.get(id) ?? { reachable: null, latencyMs: null, power: 'unknown', phase: 'unreachable', since: 0, lastError: null };
+    const next = { ...prev, ...patch };
+    this.hostStates.set(id, next);
+    this.emit('host', id, next);
+  }
+  setUps(id: string, patch: Partial<UpsState>): void {
+    const prev = this.upsStates.get(id) ?? { status: 'online', flags: [], chargePct: 100, runtimeS: 1200, loadPct: 20, inputV: 230, batteryV: 27, onBatteryS: 0, source: 'fake', updated: 0 };
+    const next = { ...prev, ...patch };
+    this.upsStates.set(id, next);
+    this.emit('ups', id, next);
+  }
+}
+
+export { hap };
