@@ -3,7 +3,7 @@ import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'homebridge/dist/', 'dist-*/', 'node_modules/', '.cache/', 'coverage/'] },
+  { ignores: ['dist/', 'homebridge/dist/', 'nodes/dist/', 'dist-*/', 'node_modules/', '.cache/', 'coverage/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -5,9 +5,9 @@
 import { z } from 'zod';
 import { camelKeys, snakeKeys } from '../core/case';
 import { BlackstartError, isErrorCode, type ErrorCode } from '../core/errors';
-import type { BlackstartEvent } from '../core/events';
+import { EVENT_TYPES, type BlackstartEvent } from '../core/events';
 import type { CommandResult } from '../core/hub';
-import { HOST_PHASES, POWER_STATES, UPS_STATUSES, type HostState, type OutageState, type SensorMap, type UpsState } from '../core/state';
+import { HOST_PHASES, OUTAGE_PHASES, POWER_STATES, STEP_STATES, UPS_STATUSES, type HostState, type OutageState, type SensorMap, type UpsState } from '../core/state';
 
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 
@@ -220,4 +220,72 @@ export function parseSensorsPayload(payload: Buffer | string): SensorMap {
 /** A device's command result; `detail` stays snake_case, as it came. */
 export function parseResultPayload(payload: Buffer | string): CommandResult {
   return parseResult(payload, 'command result') as CommandResult;
+}
+
+const isoOrNull = isoMs.nullable();
+
+const planStepSchema = z.object({
+  host: z.string(),
+  action: z.string(),
+  stage: z.enum(['shutdown', 'restore']),
+  wave: z.number(),
+  deadline: isoOrNull,
+  state: z.enum(STEP_STATES),
+  started: isoOrNull,
+  finished: isoOrNull,
+  error: z.string().nullable(),
+});
+
+const budgetSchema = z.object({
+  runtime_s: num,
+  reserve_s: z.number(),
+  needed_s: z.number(),
+  worst_case_s: z.number(),
+  slack_s: num,
+  critical_path: z.array(z.string()),
+});
+
+const plannedSchema = z.object({ name: z.string(), shutdown_at: isoMs, start: isoMs, end: isoMs });
+
+// Older daemons may lack the later keys (id, reason, budget, planned): they read as null.
+const outageStateSchema = z.object({
+  phase: z.enum(OUTAGE_PHASES),
+  ups: z.string().nullable(),
+  plan: z.array(planStepSchema),
+  started: isoOrNull,
+  deadline: isoOrNull,
+  id: z.string().nullable().default(null),
+  reason: z.string().nullable().default(null),
+  budget: budgetSchema.nullable().default(null),
+  planned: plannedSchema.nullable().default(null),
+});
+
+export function parseOutagePayload(payload: Buffer | string): OutageState {
+  const d = checked(outageStateSchema, readJson(payload, 'outage state'), 'outage state');
+  return {
+    ...camelKeys(d),
+    plan: d.plan.map((step) => camelKeys(step)),
+    budget: d.budget && camelKeys(d.budget),
+    planned: d.planned && camelKeys(d.planned),
+  };
+}
+
+const eventSchema = z.object({
+  type: z.enum(EVENT_TYPES),
+  at: isoMs,
+  ups: z.string().optional(),
+  host: z.string().optional(),
+  message: z.string().optional(),
+  detail: z.record(z.string(), z.unknown()).optional(),
+});
+
+/** An event from `<base>/event`; `detail` stays as it came. */
+export function parseEventPayload(payload: Buffer | string): BlackstartEvent {
+  const d = checked(eventSchema, readJson(payload, 'event'), 'event');
+  const e: BlackstartEvent = { type: d.type, at: d.at };
+  if (d.ups !== undefined) e.ups = d.ups;
+  if (d.host !== undefined) e.host = d.host;
+  if (d.message !== undefined) e.message = d.message;
+  if (d.detail !== undefined) e.detail = d.detail;
+  return e;
 }

@@ -16,7 +16,11 @@ export type ParsedTopic =
   /** `<base>/ups/<id>`, `<base>/host/<id>`: retained state. */
   | { type: 'state'; device: DeviceRef }
   | { type: 'sensors'; host: string }
-  | { type: 'result'; device: DeviceRef };
+  | { type: 'result'; device: DeviceRef }
+  /** `<base>/outage` (retained state), `<base>/outage/result`, `<base>/event`: what a remote client reads of the outage. */
+  | { type: 'outage' }
+  | { type: 'outage-result' }
+  | { type: 'event' };
 
 export interface Topics {
   readonly base: string;
@@ -42,7 +46,7 @@ export interface Topics {
   readonly agentFilters: readonly string[];
   /** Filters the bridge subscribes to for commands. */
   readonly commandFilters: readonly string[];
-  /** What a remote client subscribes to: bridge availability, every UPS and host state, sensors, host results. */
+  /** What a remote client subscribes to: bridge availability, every UPS and host state, sensors, host results, the outage and its results, events. */
   readonly remoteFilters: readonly string[];
   parse(topic: string): ParsedTopic | null;
 }
@@ -77,12 +81,15 @@ export function createTopics(base = 'blackstart'): Topics {
     agentResult: (id) => agent(id, 'result'),
     agentFilters: [`${base}/agent/+`, `${base}/agent/+/result`],
     commandFilters: [`${base}/host/+/set`, `${base}/ups/+/set`, `${base}/outage/set`],
-    remoteFilters: [`${base}/bridge/state`, `${base}/ups/+`, `${base}/host/+`, `${base}/host/+/sensors`, `${base}/host/+/result`],
+    remoteFilters: [`${base}/bridge/state`, `${base}/ups/+`, `${base}/host/+`, `${base}/host/+/sensors`, `${base}/host/+/result`, `${base}/outage`, `${base}/outage/result`, `${base}/event`],
     parse(topic) {
       if (!topic.startsWith(prefix)) return null;
       const parts = topic.slice(prefix.length).split('/');
       const [kind, id, leaf] = parts;
       if (parts.length === 2 && kind === 'outage' && id === 'set') return { type: 'outage-command' };
+      if (parts.length === 1 && kind === 'outage') return { type: 'outage' };
+      if (parts.length === 2 && kind === 'outage' && id === 'result') return { type: 'outage-result' };
+      if (parts.length === 1 && kind === 'event') return { type: 'event' };
       if (parts.length === 3 && (kind === 'host' || kind === 'ups') && leaf === 'set' && id !== undefined) {
         return { type: 'command', device: { kind, id } };
       }

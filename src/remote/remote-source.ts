@@ -1,6 +1,7 @@
 /**
  * Blackstart over MQTT, for a face whose core runs on another machine: state from the retained
- * contract topics, commands on `<base>/host/<id>/set` answered on `…/result` (matched by id).
+ * contract topics, commands on `<base>/host/<id>/set` and `<base>/outage/set` answered on their
+ * `…/result` (matched by id), events from `<base>/event`.
  */
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
@@ -8,9 +9,9 @@ import { systemClock, type Clock, type TimerHandle } from '../core/clock';
 import type { CommandResult } from '../core/hub';
 import { silentLogger, type Logger } from '../core/logger';
 import type { Secret } from '../core/secret';
-import { DEVICE_ID, type HostAction, type HostState, type SensorMap, type UpsState } from '../core/state';
+import { DEVICE_ID, type HostAction, type HostState, type OutageState, type SensorMap, type UpsState } from '../core/state';
 import { MqttConnection, type IncomingMessage } from '../mqtt/connection';
-import { encode, parseHostPayload, parseResultPayload, parseSensorsPayload, parseUpsPayload } from '../mqtt/payloads';
+import { encode, parseEventPayload, parseHostPayload, parseOutagePayload, parseResultPayload, parseSensorsPayload, parseUpsPayload } from '../mqtt/payloads';
 import { createTopics, type Topics } from '../mqtt/topics';
 import type { BlackstartSource, SourceDevice, SourceEvents } from '../source/source';
 
@@ -31,7 +32,8 @@ export interface RemoteSourceOptions {
 }
 
 interface Pending {
-  hostId: string;
+  /** The host asked, or null for the outage as a whole: a result counts only from its own topic. */
+  hostId: string | null;
   action: string;
   resolve: (r: CommandResult) => void;
   timer: TimerHandle;
@@ -45,6 +47,7 @@ export class RemoteSource extends EventEmitter<SourceEvents> implements Blacksta
   private readonly hostStates = new Map<string, HostState | undefined>();
   private readonly sensorMaps = new Map<string, SensorMap>();
   private readonly pending = new Map<string, Pending>();
+  private outageState: OutageState | undefined;
   private readonly clock: Clock;
   private readonly log: Logger;
   private bridgeOnline = false;
@@ -97,6 +100,10 @@ export class RemoteSource extends EventEmitter<SourceEvents> implements Blacksta
     return this.sensorMaps.get(hostId);
   }
 
+  outage(): OutageState | undefined {
+    return this.outageState && structuredClone(this.outageState);
+  }
+
   start(): Promise<void> {
     this.connection.onConnect(() => this.checkOnline());
     // Until the retained bridge state arrives again after a reconnect, nothing vouches for the state.
@@ -110,27 +117,34 @@ export class RemoteSource extends EventEmitter<SourceEvents> implements Blacksta
   }
 
   async stop(): Promise<void> {
-    for (const [id, p] of this.pending) this.finish(id, p, { code: 'CANCELLED', message: `${p.action} on "${p.hostId}": the remote source was stopped` });
+    for (const [id, p] of this.pending) this.finish(id, p, { code: 'CANCELLED', message: `${p.action} on ${what(p.hostId)}: the remote source was stopped` });
     await this.connection.stop();
     this.checkOnline();
   }
 
   execute(hostId: string, action: HostAction): Promise<CommandResult> {
+    if (!DEVICE_ID.test(hostId)) return Promise.resolve(refused(action, 'BAD_REQUEST', `"${hostId}" is not a valid host id`));
+    return this.request(hostId, action, undefined);
+  }
+
+  outageCommand(action: string, args?: Record<string, unknown>): Promise<CommandResult> {
+    return this.request(null, action, args);
+  }
+
+  private request(hostId: string | null, action: string, args: Record<string, unknown> | undefined): Promise<CommandResult> {
     const started = this.clock.now();
-    const fail = (code: 'BAD_REQUEST' | 'UNREACHABLE', message: string): Promise<CommandResult> =>
-      Promise.resolve({ id: null, action, ok: false, error: { code, message }, tookMs: 0 });
-    if (!DEVICE_ID.test(hostId)) return fail('BAD_REQUEST', `"${hostId}" is not a valid host id`);
-    if (!this.connection.connected) return fail('UNREACHABLE', `not connected to the MQTT broker at ${this.opts.url}`);
-    if (!this.bridgeOnline) return fail('UNREACHABLE', `Blackstart is offline (${this.topics.bridgeState} is not "online")`);
+    if (!this.connection.connected) return Promise.resolve(refused(action, 'UNREACHABLE', `not connected to the MQTT broker at ${this.opts.url}`));
+    if (!this.bridgeOnline) return Promise.resolve(refused(action, 'UNREACHABLE', `Blackstart is offline (${this.topics.bridgeState} is not "online")`));
     const id = `remote-${randomUUID()}`;
     const timeoutMs = this.opts.commandTimeoutMs ?? 180_000;
+    const topic = hostId === null ? this.topics.outageSet : this.topics.set({ kind: 'host', id: hostId });
     return new Promise<CommandResult>((resolve) => {
       const timer = this.clock.setTimeout(() => {
         const p = this.pending.get(id);
-        if (p) this.finish(id, p, { code: 'TIMEOUT', message: `no result for ${action} on "${hostId}" within ${timeoutMs} ms` });
+        if (p) this.finish(id, p, { code: 'TIMEOUT', message: `no result for ${action} on ${what(hostId)} within ${timeoutMs} ms` });
       }, timeoutMs);
       this.pending.set(id, { hostId, action, resolve, timer, started });
-      void this.connection.publish(this.topics.set({ kind: 'host', id: hostId }), encode({ action, id }), { qos: 1 });
+      void this.connection.publish(topic, encode({ action, id, ...(args ? { args } : {}) }), { qos: 1 });
     });
   }
 
@@ -148,7 +162,7 @@ export class RemoteSource extends EventEmitter<SourceEvents> implements Blacksta
         case 'bridge-state':
           this.bridgeOnline = m.payload.toString('utf8').trim() === 'online';
           // A daemon that went away will not answer what it was asked.
-          if (!this.bridgeOnline) for (const [id, p] of this.pending) this.finish(id, p, { code: 'UNREACHABLE', message: `Blackstart went offline before answering ${p.action} on "${p.hostId}"` });
+          if (!this.bridgeOnline) for (const [id, p] of this.pending) this.finish(id, p, { code: 'UNREACHABLE', message: `Blackstart went offline before answering ${p.action} on ${what(p.hostId)}` });
           this.checkOnline();
           return;
         case 'state':
@@ -162,7 +176,20 @@ export class RemoteSource extends EventEmitter<SourceEvents> implements Blacksta
           this.emit('sensors', parsed.host, this.sensorMaps.get(parsed.host) ?? {});
           return;
         case 'result':
-          this.onResult(parsed.device.id, m);
+          if (parsed.device.kind === 'host') this.onResult(parsed.device.id, m);
+          return;
+        case 'outage':
+          if (m.payload.length === 0) return;
+          this.outageState = parseOutagePayload(m.payload);
+          this.emit('outage', structuredClone(this.outageState));
+          return;
+        case 'outage-result':
+          this.onResult(null, m);
+          return;
+        case 'event':
+          // An event kept by the broker is old news, not something that happened now.
+          if (m.retain || m.payload.length === 0) return;
+          this.emit('event', parseEventPayload(m.payload));
           return;
         default:
           return;
@@ -186,11 +213,11 @@ export class RemoteSource extends EventEmitter<SourceEvents> implements Blacksta
     this.emit('host', id, state);
   }
 
-  private onResult(hostId: string, m: IncomingMessage): void {
+  private onResult(hostId: string | null, m: IncomingMessage): void {
     if (m.retain) return;
     const result = parseResultPayload(m.payload);
     const p = result.id !== null ? this.pending.get(result.id) : undefined;
-    // A result on another host's topic cannot answer this request, whatever id it carries.
+    // A result on another topic cannot answer this request, whatever id it carries.
     if (!p || result.id === null || p.hostId !== hostId) return;
     this.pending.delete(result.id);
     this.clock.clearTimeout(p.timer);
@@ -203,4 +230,12 @@ export class RemoteSource extends EventEmitter<SourceEvents> implements Blacksta
     this.wasOnline = now;
     this.emit('online', now);
   }
+}
+
+function what(hostId: string | null): string {
+  return hostId === null ? 'the outage' : `"${hostId}"`;
+}
+
+function refused(action: string, code: 'BAD_REQUEST' | 'UNREACHABLE', message: string): CommandResult {
+  return { id: null, action, ok: false, error: { code, message }, tookMs: 0 };
 }

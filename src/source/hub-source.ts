@@ -1,7 +1,8 @@
 /** The in-process source: the core runs in this process and its hub is read directly. */
 import { EventEmitter } from 'node:events';
+import type { BlackstartEvent } from '../core/events';
 import type { CommandResult, Hub } from '../core/hub';
-import type { HostAction, HostState, SensorMap, UpsState } from '../core/state';
+import type { HostAction, HostState, OutageState, SensorMap, UpsState } from '../core/state';
 import type { BlackstartSource, SourceDevice, SourceEvents } from './source';
 
 export class HubSource extends EventEmitter<SourceEvents> implements BlackstartSource {
@@ -10,6 +11,8 @@ export class HubSource extends EventEmitter<SourceEvents> implements BlackstartS
     ups: (id: string, s: UpsState) => this.emit('ups', id, s),
     host: (id: string, s: HostState) => this.emit('host', id, s),
     sensors: (id: string, r: SensorMap) => this.emit('sensors', id, r),
+    outage: (s: OutageState) => this.emit('outage', s),
+    event: (e: BlackstartEvent) => this.emit('event', e),
   };
 
   /** `stopCore` is called by stop(): the owner of the core decides whether stopping the face stops it. */
@@ -45,10 +48,20 @@ export class HubSource extends EventEmitter<SourceEvents> implements BlackstartS
     return this.hub.execute({ kind: 'host', id: hostId }, { action, id: `local-${++this.seq}` });
   }
 
+  outage(): OutageState | undefined {
+    return this.hub.outage;
+  }
+
+  outageCommand(action: string, args?: Record<string, unknown>): Promise<CommandResult> {
+    return this.hub.outageCommand({ action, id: `local-${++this.seq}`, ...(args ? { args } : {}) });
+  }
+
   start(): Promise<void> {
     this.hub.on('ups', this.forward.ups);
     this.hub.on('host', this.forward.host);
     this.hub.on('sensors', this.forward.sensors);
+    this.hub.on('outage', this.forward.outage);
+    this.hub.on('event', this.forward.event);
     return Promise.resolve();
   }
 
@@ -56,6 +69,8 @@ export class HubSource extends EventEmitter<SourceEvents> implements BlackstartS
     this.hub.off('ups', this.forward.ups);
     this.hub.off('host', this.forward.host);
     this.hub.off('sensors', this.forward.sensors);
+    this.hub.off('outage', this.forward.outage);
+    this.hub.off('event', this.forward.event);
     await this.stopCore();
   }
 }

@@ -3,8 +3,9 @@
  * the same process or elsewhere behind MQTT: the faces are written once against this and cannot tell.
  */
 import type { EventEmitter } from 'node:events';
+import type { BlackstartEvent } from '../core/events';
 import type { CommandResult } from '../core/hub';
-import type { DeviceKind, HostAction, HostState, SensorMap, UpsState } from '../core/state';
+import type { DeviceKind, HostAction, HostState, OutageState, SensorMap, UpsState } from '../core/state';
 
 export interface SourceDevice {
   kind: DeviceKind;
@@ -16,6 +17,9 @@ export interface SourceEvents {
   ups: [id: string, state: UpsState];
   host: [id: string, state: HostState];
   sensors: [hostId: string, readings: SensorMap];
+  outage: [state: OutageState];
+  /** Things that happened (power lost, host down, plan started…): not state, so never replayed. */
+  event: [event: BlackstartEvent];
   /** The source became (un)able to vouch for its state: broker or bridge lost, or back. */
   online: [online: boolean];
   /** A device appeared (remote mode learns them from retained topics). */
@@ -31,6 +35,10 @@ export interface BlackstartSource extends EventEmitter<SourceEvents> {
   sensors(hostId: string): SensorMap | undefined;
   /** Never rejects: failures come back as `ok: false` with an error code, as on MQTT. */
   execute(hostId: string, action: HostAction): Promise<CommandResult>;
+  /** Undefined until known (remote: before the retained `outage` topic arrives). */
+  outage(): OutageState | undefined;
+  /** `abort` / `simulate` for the outage as a whole; never rejects, like execute. */
+  outageCommand(action: string, args?: Record<string, unknown>): Promise<CommandResult>;
   start(): Promise<void>;
   stop(): Promise<void>;
 }

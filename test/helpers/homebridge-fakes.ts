@@ -4,7 +4,7 @@
  */
 import { EventEmitter } from 'node:events';
 import * as hap from '@homebridge/hap-nodejs';
-import type { BlackstartSource, CommandResult, HostAction, HostState, SensorMap, SourceDevice, SourceEvents, UpsState } from '../../src/index';
+import type { BlackstartSource, CommandResult, HostAction, HostState, OutageState, SensorMap, SourceDevice, SourceEvents, UpsState } from '../../src/index';
 import type { API, Logging, PlatformAccessory } from '../../homebridge/src/homebridge-types';
 
 export class FakePlatformAccessory extends hap.Accessory {
@@ -75,6 +75,12 @@ export class FakeSource extends EventEmitter<SourceEvents> implements Blackstart
   execute(host: string, action: HostAction): Promise<CommandResult> {
     this.calls.push({ host, action });
     return Promise.resolve(this.answer(host, action));
+  }
+  outage(): OutageState | undefined {
+    return undefined;
+  }
+  outageCommand(action: string): Promise<CommandResult> {
+    return Promise.resolve({ id: null, action, ok: false, error: { code: 'UNSUPPORTED', message: 'the fake source has no outage' }, tookMs: 0 });
   }
   start(): Promise<void> {
     return Promise.resolve();

@@ -74,4 +74,33 @@ hosts:
     expect(onlineChanges).toEqual([true, false]);
     expect(await remote.execute('nas', 'wake')).toMatchObject({ ok: false, error: { code: 'UNREACHABLE' } });
   }, 30_000);
+
+  it('reads the outage state and events, and runs outage commands answered on outage/result', async () => {
+    const port = await freePort();
+    const { config } = parseConfig(`
+mqtt: { embedded: { host: 127.0.0.1, port: ${port} } }
+outage: { journal: ${join(dir, 'journal-outage.jsonl')}, trigger: { on_battery_after: 30s } }
+ups:
+  rack: { simulated: { interval: 100ms, timeline: [{ at: 300ms, mains: "off" }] } }
+hosts:
+  nas: { simulated: { shutdown_takes: 300ms, wake_takes: 300ms } }
+`);
+    app = await startBlackstart(config, { log: silentLogger() });
+    remote = new RemoteSource({ url: `mqtt://127.0.0.1:${port}`, commandTimeoutMs: 5000 });
+    const phases: string[] = [];
+    const events: string[] = [];
+    remote.on('outage', (s) => phases.push(s.phase));
+    remote.on('event', (e) => events.push(e.type));
+    expect(remote.outage()).toBeUndefined();
+    await remote.start();
+    await until('on battery', () => remote!.outage()?.phase === 'on_battery');
+    expect(remote.outage()).toMatchObject({ ups: 'rack', plan: [expect.objectContaining({ host: 'nas', stage: 'shutdown' })] });
+    await until('power_lost event', () => events.includes('power_lost'));
+
+    const aborted = await remote.outageCommand('abort');
+    expect(aborted).toMatchObject({ action: 'abort', ok: true, id: expect.stringMatching(/^remote-/), detail: { aborted: 'on_battery' } });
+    await until('outage_aborted event', () => events.includes('outage_aborted'));
+    expect(await remote.outageCommand('explode')).toMatchObject({ ok: false, error: { code: 'BAD_REQUEST' } });
+    expect(phases[0]).toBe('normal');
+  }, 30_000);
 });

@@ -22,15 +22,17 @@ describe('topics', () => {
     expect(t.parse(t.set({ kind: 'host', id: 'web-1' }))).toEqual({ type: 'command', device: { kind: 'host', id: 'web-1' } });
     expect(t.parse(t.set({ kind: 'ups', id: 'main' }))).toEqual({ type: 'command', device: { kind: 'ups', id: 'main' } });
     expect(t.parse(t.outageSet)).toEqual({ type: 'outage-command' });
-    expect(t.parse('blackstart/outage')).toBeNull();
-    expect(t.parse('blackstart/outage/result')).toBeNull();
+    expect(t.parse('blackstart/outage')).toEqual({ type: 'outage' });
+    expect(t.parse('blackstart/outage/result')).toEqual({ type: 'outage-result' });
+    expect(t.parse('blackstart/event')).toEqual({ type: 'event' });
+    expect(t.parse('blackstart/event/x')).toBeNull();
     for (const other of ['other/host/nas/set', 'blackstart/vm/x/set', 'blackstart/host/nas/set/extra', 'blackstartx/host/nas/set']) {
       expect(t.parse(other)).toBeNull();
     }
   });
 
   it('parses the state topics a remote client reads', () => {
-    expect(t.remoteFilters).toEqual(['blackstart/bridge/state', 'blackstart/ups/+', 'blackstart/host/+', 'blackstart/host/+/sensors', 'blackstart/host/+/result']);
+    expect(t.remoteFilters).toEqual(['blackstart/bridge/state', 'blackstart/ups/+', 'blackstart/host/+', 'blackstart/host/+/sensors', 'blackstart/host/+/result', 'blackstart/outage', 'blackstart/outage/result', 'blackstart/event']);
     expect(t.parse(t.bridgeState)).toEqual({ type: 'bridge-state' });
     expect(t.parse(t.ups('main'))).toEqual({ type: 'state', device: { kind: 'ups', id: 'main' } });
     expect(t.parse(t.host('nas'))).toEqual({ type: 'state', device: { kind: 'host', id: 'nas' } });

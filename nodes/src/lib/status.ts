@@ -1,0 +1,41 @@
+/** Every status dot the nodes show comes from this one table, so a colour means the same on every node. */
+import type { NodeStatus } from './red';
+
+const TABLE = {
+  // the link to Blackstart
+  connecting: { fill: 'grey', shape: 'ring', text: 'connecting' },
+  offline: { fill: 'red', shape: 'ring', text: 'Blackstart offline' },
+  unknown: { fill: 'grey', shape: 'ring', text: 'no state yet' },
+  error: { fill: 'red', shape: 'dot', text: 'error' },
+  // UPS status
+  online: { fill: 'green', shape: 'dot', text: 'online' },
+  on_battery: { fill: 'yellow', shape: 'dot', text: 'on battery' },
+  low_battery: { fill: 'red', shape: 'dot', text: 'low battery' },
+  comm_lost: { fill: 'red', shape: 'ring', text: 'UPS not answering' },
+  shutting_down: { fill: 'yellow', shape: 'ring', text: 'shutting down' },
+  off: { fill: 'grey', shape: 'dot', text: 'off' },
+  // host phase (shutting_down above)
+  running: { fill: 'green', shape: 'dot', text: 'running' },
+  down: { fill: 'grey', shape: 'dot', text: 'down' },
+  waking: { fill: 'blue', shape: 'ring', text: 'waking' },
+  unreachable: { fill: 'red', shape: 'ring', text: 'unreachable' },
+  // outage phase (on_battery, shutting_down, down above)
+  normal: { fill: 'green', shape: 'dot', text: 'normal' },
+  restoring: { fill: 'blue', shape: 'ring', text: 'restoring' },
+  // a command
+  busy: { fill: 'blue', shape: 'ring', text: 'working' },
+  ok: { fill: 'green', shape: 'dot', text: 'ok' },
+  failed: { fill: 'red', shape: 'dot', text: 'failed' },
+  sent: { fill: 'green', shape: 'dot', text: 'sent' },
+  ready: { fill: 'green', shape: 'ring', text: 'ready' },
+} as const satisfies Record<string, Required<NodeStatus>>;
+
+export type StatusKey = keyof typeof TABLE;
+
+export const STATUS_KEYS = Object.keys(TABLE) as StatusKey[];
+
+/** The dot for a state; `detail` replaces or follows the text (e.g. "on battery · 87 %"). */
+export function statusOf(key: StatusKey, detail?: string): NodeStatus {
+  const s = TABLE[key];
+  return { fill: s.fill, shape: s.shape, text: detail ? `${s.text} · ${detail}` : s.text };
+}

@@ -1,0 +1,51 @@
+/**
+ * `blackstart-wol`: sends a Wake-on-LAN magic packet itself, with the core's sender; needs no hub.
+ * msg.mac, msg.address and msg.port override the settings.
+ */
+import { BlackstartError, parsePassword, toBlackstartError, WolSender } from 'blackstart';
+import { override, seconds } from './lib/msg';
+import type { NodeAPI, NodeDef, RedNode } from './lib/red';
+import { statusOf } from './lib/status';
+
+export = function (RED: NodeAPI): void {
+  const sender = new WolSender();
+
+  function BlackstartWol(this: RedNode, def: NodeDef): void {
+    RED.nodes.createNode(this, def);
+    // Node-RED calls the constructor with `this` as the node; the callbacks below keep a name for it.
+    const node = this as RedNode;
+    node.status({});
+
+    node.on('input', async (msg, send, done) => {
+      try {
+        const mac = override(msg, 'mac', def.mac);
+        if (!mac) throw new BlackstartError('BAD_REQUEST', 'no MAC address: set one on the node or in msg.mac');
+        const address = override(msg, 'address', def.address) || '255.255.255.255';
+        const portValue = typeof msg.port === 'number' ? msg.port : override(msg, 'port', def.port === undefined ? '' : String(def.port));
+        const port = portValue === '' ? 9 : Number(portValue);
+        if (!Number.isInteger(port) || port < 1 || port > 65535) throw new BlackstartError('BAD_REQUEST', `Wake-on-LAN port "${String(portValue)}" is not a port number`);
+        const secureOn = node.credentials?.password;
+        const password = secureOn ? parsePassword(secureOn) : undefined;
+        const report = await sender.send({
+          mac,
+          address,
+          port,
+          repeat: Math.max(1, Math.floor(seconds(def.repeat, 3))),
+          spacingMs: 100,
+          ...(password ? { password } : {}),
+        });
+        node.status(statusOf('sent', `${report.mac} → ${report.address}:${report.port}`));
+        msg.payload = report;
+        send(msg);
+        done();
+      } catch (err) {
+        const e = toBlackstartError(err);
+        node.status(statusOf('failed', e.code));
+        done(e);
+      }
+    });
+  }
+
+  // A SecureOn password is a credential: kept out of the flow file like the MQTT password.
+  RED.nodes.registerType('blackstart-wol', BlackstartWol, { credentials: { password: { type: 'password' } } });
+};

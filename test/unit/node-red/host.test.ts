@@ -1,0 +1,45 @@
+/** blackstart-host in process: one message per phase change, msg.topic the phase, the current state on input. */
+import { ALL_NODES, collect, errors, helper, inProcess, initHelper, statuses, until, writeLab } from './lab';
+
+describe('blackstart-host', () => {
+  beforeAll(() => initHelper());
+  afterEach(() => helper.unload());
+
+  it('follows a shutdown and a wake phase by phase, with dots from the status table', async () => {
+    const lab = await writeLab();
+    await helper.load(ALL_NODES, [
+      { id: 'f', type: 'tab' },
+      inProcess(lab.file),
+      { id: 'h', z: 'f', type: 'blackstart-host', server: 'cfg', host: 'nas', wires: [['out']] },
+      { id: 'p', z: 'f', type: 'blackstart-power', server: 'cfg', host: 'nas', wires: [['done']] },
+      { id: 'out', z: 'f', type: 'helper' },
+      { id: 'done', z: 'f', type: 'helper' },
+    ]);
+    const got = collect(helper.getNode('out'));
+    const done = collect(helper.getNode('done'));
+    const dots = statuses(helper.getNode('h'));
+    helper.getNode('p').receive({ action: 'shutdown' });
+    await until('down', () => got.find((m) => m.topic === 'down'));
+    helper.getNode('p').receive({ action: 'wake' });
+    await until('running again', () => got.find((m) => m.topic === 'running'));
+    await until('both results', () => done.length === 2);
+    expect(got.map((m) => m.topic)).toEqual(['shutting_down', 'down', 'waking', 'running']);
+    expect(got[1]).toMatchObject({ host: 'nas', previous: 'shutting_down', payload: { phase: 'down', reachable: expect.anything(), since: expect.any(String) } });
+    expect(dots).toContainEqual({ fill: 'grey', shape: 'dot', text: 'down' });
+    expect(dots.at(-1)).toEqual({ fill: 'green', shape: 'dot', text: 'running' });
+
+    helper.getNode('h').receive({ payload: 'now?' });
+    const now = await until('state', () => got[4]);
+    expect(now).toMatchObject({ topic: 'running', host: 'nas', payload: { phase: 'running' } });
+  });
+
+  it('reports an unknown host on input as an error with the message', async () => {
+    const lab = await writeLab();
+    await helper.load(ALL_NODES, [inProcess(lab.file), { id: 'h', type: 'blackstart-host', server: 'cfg', host: 'ghost', wires: [] }]);
+    const errs = errors(helper.getNode('h'));
+    helper.getNode('h').receive({ payload: 1, tag: 't' });
+    await until('error', () => errs[0]);
+    expect(String(errs[0]!.err)).toMatch(/no state for host "ghost"/);
+    expect(errs[0]!.msg).toMatchObject({ tag: 't' });
+  });
+});
