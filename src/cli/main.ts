@@ -6,6 +6,7 @@ import { checkCommand } from './check';
 import { probeCommand, shutdownCommand, wakeCommand, type WakeOptions } from './host';
 import { IPMI_VERBS, ipmiCommand, type IpmiOptions } from './ipmi';
 import { runCommand } from './run';
+import { DEFAULT_SCAN_PORTS, scanCommand, type ScanCliOptions } from './scan';
 import { SIMULATE_HELP, simulateCommand, type SimulateCliOptions } from './simulate';
 import { upsListCommand, upsStatusCommand, type UpsStatusOptions } from './ups';
 import { version } from './version';
@@ -134,6 +135,22 @@ export function buildProgram(): Command {
     .option('--json', 'print the host state as JSON (as on blackstart/host/<host>)')
     .action(async (host: string, o: { config: string; json?: boolean }) => {
       process.exitCode = await probeCommand(host, { ...o, ...program.opts<{ logLevel?: string }>() });
+    });
+
+  program
+    .command('scan')
+    .description('find the machines on a subnet (TCP, ICMP, RMCP presence on 623/UDP, neighbour table, reverse DNS); print them or add them to a config')
+    .argument('<cidr>', 'IPv4 range such as 192.168.1.0/24 (at most a /16 without --force)')
+    .option('--ports <list>', `TCP ports to try (default ${DEFAULT_SCAN_PORTS})`)
+    .option('--json', 'print the result as JSON')
+    .option('--write <file>', 'add the hosts not already there to this config file (checked before it is replaced)')
+    .option('--timeout <duration>', 'wait per probe (default 500ms)')
+    .option('--concurrency <n>', 'TCP connects in flight at once (default 256)')
+    .option('--force', 'scan a range larger than a /16 (up to a /12)')
+    .option('--no-icmp', 'skip the ICMP echo sweep')
+    .option('--no-dns', 'skip reverse DNS lookups')
+    .action(async (cidr: string, o: ScanCliOptions) => {
+      process.exitCode = await scanCommand(cidr, o);
     });
 
   return program;

@@ -84,6 +84,21 @@ export function decodeAsfPong(buf: Uint8Array): AsfPong {
   };
 }
 
+/** What a BMC answers to a ping; used by fake BMCs in tests. */
+export function encodeAsfPong(p: Omit<AsfPong, 'iana'> & { iana?: number }): Buffer {
+  const b = Buffer.alloc(28);
+  encodeRmcpHeader(RMCP_CLASS_ASF).copy(b, 0);
+  b.writeUInt32BE(ASF_IANA, 4);
+  b[8] = 0x40;
+  b[9] = p.tag & 0xff;
+  b[11] = 16;
+  b.writeUInt32BE((p.iana ?? ASF_IANA) >>> 0, 12);
+  b.writeUInt32BE(p.oem >>> 0, 16);
+  b[20] = (p.ipmiSupported ? 0x80 : 0) | (p.asfVersion & 0x0f);
+  b[21] = p.interactions & 0xff;
+  return b;
+}
+
 // ---------------------------------------------------------------- IPMI 1.5 session wrapper
 
 export interface Ipmi15Packet {

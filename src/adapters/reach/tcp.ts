@@ -33,8 +33,11 @@ export function probePort(host: string, port: number, timeoutMs: number): Promis
       done = true;
       clearTimeout(timer);
       // A reset frees the port at once: a probe every few seconds to many hosts would
-      // otherwise pile up sockets in TIME_WAIT.
-      socket.resetAndDestroy();
+      // otherwise pile up sockets in TIME_WAIT. A connect still in flight is dropped instead:
+      // resetAndDestroy would wait for it to connect, keeping the socket (and the SYN retries)
+      // alive for minutes after a timeout.
+      if (socket.connecting) socket.destroy();
+      else socket.resetAndDestroy();
       resolve(r);
     };
     const timer = setTimeout(() => finish({ port, state: 'timeout', latencyMs: null }), timeoutMs);
