@@ -7,7 +7,7 @@ export * from './core/duration';
 export * from './core/secret';
 export type { Adapter, AdapterContext, CommandRequest, StateOf } from './core/adapter';
 export { Hub, type CommandResult, type HubEvents, type HubOptions, type DeviceInfo } from './core/hub';
-export { createLogger, silentLogger, LOG_LEVELS, type Logger, type LogLevel } from './core/logger';
+export { createLogger, forwardingLogger, silentLogger, LOG_LEVELS, type Logger, type LogLevel, type LogSink } from './core/logger';
 export { loadConfig, parseConfig, ConfigError, formatIssue, type ConfigIssue, type LoadedConfig } from './config/loader';
 export { configSchema, type Config, type HostConfig, type UpsConfig, type MqttConfig } from './config/schema';
 export { buildHub } from './adapters/registry';
