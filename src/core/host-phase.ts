@@ -28,6 +28,18 @@ export function derivePhase(prev: HostState, facts: HostFacts): HostPhase {
   return prev.phase;
 }
 
+/**
+ * What proves a host went down, or undefined while nothing does: its BMC reading power off, else
+ * silence (stopped answering, or the phase rule said down) while no BMC says power is on. A BMC
+ * that still reads on outweighs a silent probe: the OS may be hung, not off. The shutdown method's
+ * verification and the outage runner both judge by this one rule.
+ */
+export function shutdownProof(s: HostState): 'ipmi' | 'probe' | undefined {
+  if (s.power === 'off') return 'ipmi';
+  if (s.power !== 'on' && (s.reachable === false || s.phase === 'down')) return 'probe';
+  return undefined;
+}
+
 /** The phase once a pending transition (shutting down, waking) is given up on. */
 export function settledPhase(prev: HostState): HostPhase {
   return derivePhase({ ...prev, phase: prev.phase === 'shutting_down' || prev.phase === 'waking' ? 'unreachable' : prev.phase }, {});

@@ -6,7 +6,7 @@
 import { Resolver } from 'node:dns/promises';
 import { IcmpProber } from '../adapters/reach/icmp';
 import { probePort, type PortResult } from '../adapters/reach/tcp';
-import { mapBounded } from './bounded';
+import { mapBounded } from '../core/bounded';
 import { parseIPv4 } from './cidr';
 import type { Neighbour } from './neighbours';
 import { rmcpPresence } from './rmcp-ping';

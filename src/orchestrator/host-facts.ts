@@ -6,13 +6,6 @@ export function isDown(s: HostState): boolean {
   return s.power === 'off' || s.phase === 'down';
 }
 
-/**
- * Gone means down, or silent while nothing says power is on: the proof a shutdown without a BMC
- * can have, and the one a restarted controller uses for a host it may already have shut down.
- */
-export function isGone(s: HostState): boolean {
-  return isDown(s) || (s.reachable === false && s.power !== 'on');
-}
 
 /** Up means it answers (or, with no probe, its BMC reads power on). */
 export function isUp(s: HostState): boolean {
@@ -22,9 +15,4 @@ export function isUp(s: HostState): boolean {
 /** Counted as running when an outage begins, so it is brought back afterwards. */
 export function wasRunning(s: HostState): boolean {
   return s.phase === 'running' || s.phase === 'waking' || s.phase === 'shutting_down' || s.power === 'on';
-}
-
-/** How a shutdown was proven, from the state that proved it. */
-export function proofOf(s: HostState): 'ipmi' | 'probe' {
-  return s.power === 'off' ? 'ipmi' : 'probe';
 }

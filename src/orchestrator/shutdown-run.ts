@@ -10,7 +10,8 @@ import type { Clock, TimerHandle } from '../core/clock';
 import type { Logger } from '../core/logger';
 import type { HostAction, HostState, PlanStep, StepState } from '../core/state';
 import { formatDuration } from '../core/duration';
-import { isDown, isGone, proofOf } from './host-facts';
+import { shutdownProof } from '../core/host-phase';
+import { isDown } from './host-facts';
 import type { OutageJournal, JournalState } from './journal';
 import type { PlanHost, ShutdownPlan } from './planner';
 
@@ -340,7 +341,10 @@ export class ShutdownRun {
   private observe(id: string, state: HostState): void {
     const s = this.steps.get(id);
     if (!s || s.state !== 'running' || this.cancelled) return;
-    if (isGone(state)) void this.succeed(s, proofOf(state));
+    // The same proof the shutdown method's own verification waits for; a restarted controller uses it
+    // for a host it may already have shut down.
+    const proof = shutdownProof(state);
+    if (proof) void this.succeed(s, proof);
   }
 
   private armDeadline(s: Step): void {

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { encodeMagicPacket, parseMac } from '../../src/adapters/power/wol-codec';
 import { NodeRed, nodeRedMissing, simulatedLabYaml, type FlowNode } from '../helpers/node-red';
 import { NUT_USERS, nutMissing, startNut, type NutServer } from '../helpers/nut';
-import { NUT_PASSWORD_ENV, OB, OL, startLab, type Lab } from '../helpers/outage-lab';
+import { NUT_PASSWORD_ENV, OB, OL, labConfig, startLab, type Lab } from '../helpers/outage-lab';
 import { freePort } from '../helpers/ports';
 import { repoRoot } from '../helpers/repo';
 import { sshdMissing, startSshd, type SshServer } from '../helpers/sshd';
@@ -158,53 +158,10 @@ if (peersMissing && !nrMissing) console.warn(`node-red flows on real peers: skip
     wolListener.on('message', (m) => wolPackets.push(m));
     await new Promise<void>((r) => wolListener.bind(0, '127.0.0.1', r));
     wolPort = wolListener.address().port;
-    const nas = lab.host('nas');
     // The trigger would only fire after an hour on battery: within the test, only the flow shuts nas down.
     writeFileSync(
       join(dir, 'blackstart.yaml'),
-      [
-        'mqtt:',
-        '  embedded:',
-        '    host: 127.0.0.1',
-        `    port: ${await freePort()}`,
-        'ups:',
-        '  lab:',
-        '    nut:',
-        `      port: ${nut.port}`,
-        '      ups: labups',
-        `      username: ${NUT_USERS.monuser.username}`,
-        `      password_env: ${NUT_PASSWORD_ENV}`,
-        '      poll_interval: 250ms',
-        '      dead_time: 3s',
-        '      on_battery_delay: 0s',
-        '      reconnect_max: 500ms',
-        'outage:',
-        '  ups: lab',
-        `  journal: ${join(dir, 'journal.jsonl')}`,
-        '  trigger:',
-        '    on_battery_after: 1h',
-        '    low_battery: false',
-        '    plan: false',
-        'hosts:',
-        '  nas:',
-        '    address: 127.0.0.1',
-        '    probe:',
-        `      tcp: [${nas.port}]`,
-        '      interval: 250ms',
-        '      timeout: 200ms',
-        '      fail_after: 2',
-        '    shutdown:',
-        '      verify_within: 20s',
-        '      ssh:',
-        '        host: 127.0.0.1',
-        `        port: ${sshd.port}`,
-        `        username: ${sshd.username}`,
-        `        key_file: ${sshd.clientKeyPath}`,
-        `        host_key: ${sshd.hostKeyFingerprint}`,
-        '        command: "shutdown-host nas"',
-        '        timeout: 10s',
-        '',
-      ].join('\n'),
+      labConfig({ mqttPort: await freePort(), nut, sshd, lab, journal: join(dir, 'journal.jsonl'), trigger: ['    on_battery_after: 1h', '    low_battery: false', '    plan: false'] }),
     );
     nr = await NodeRed.start({
       packages: [PKG_DIR],

@@ -6,6 +6,7 @@
 import { execFile } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
+import { mapBounded } from '../../core/bounded';
 import { roundMs, type MethodOutcome } from './outcome';
 
 export interface RunResult {
@@ -105,18 +106,13 @@ export class IcmpProber {
     const out = new Map<string, MethodOutcome>();
     // iputils ping waits whole seconds (-W) on older versions, so round up.
     const waitS = String(Math.max(1, Math.ceil(timeoutMs / 1000)));
-    let next = 0;
-    const worker = async (): Promise<void> => {
-      while (next < hosts.length) {
-        const host = hosts[next++] as string;
-        const r = await this.run(path, ['-n', '-c', '1', '-W', waitS, host], timeoutMs + 2000);
-        const time = /time[=<]([\d.]+)\s*ms/.exec(r.stdout);
-        if (r.code === 0 && time) out.set(host, ok(Number(time[1])));
-        else if (r.code === 1) out.set(host, failed(`icmp ${host}: no echo reply within ${waitS} s`));
-        else out.set(host, failed(`icmp ${host}: ${pingProblem(r)}`));
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(this.pingConcurrency, hosts.length) }, worker));
+    await mapBounded(hosts, this.pingConcurrency, async (host) => {
+      const r = await this.run(path, ['-n', '-c', '1', '-W', waitS, host], timeoutMs + 2000);
+      const time = /time[=<]([\d.]+)\s*ms/.exec(r.stdout);
+      if (r.code === 0 && time) out.set(host, ok(Number(time[1])));
+      else if (r.code === 1) out.set(host, failed(`icmp ${host}: no echo reply within ${waitS} s`));
+      else out.set(host, failed(`icmp ${host}: ${pingProblem(r)}`));
+    });
     return out;
   }
 }

@@ -1,4 +1,4 @@
-import { derivePhase, lastErrorAfter, settledPhase } from '../../../src/core/host-phase';
+import { derivePhase, lastErrorAfter, settledPhase, shutdownProof } from '../../../src/core/host-phase';
 import { initialHostState, type HostState } from '../../../src/core/state';
 
 const state = (patch: Partial<HostState>): HostState => ({ ...initialHostState(0), ...patch });
@@ -48,5 +48,17 @@ describe('last_error shared by a host adapters', () => {
     expect(lastErrorAfter('tcp 10.0.0.5:22: refused', 'probe', null)).toBeNull();
     expect(lastErrorAfter(null, 'probe', 'tcp 10.0.0.5:22: timeout')).toBe('tcp 10.0.0.5:22: timeout');
     expect(lastErrorAfter('tcp 10.0.0.5:22: refused', 'bmc', 'BMC: wrong password')).toBe('BMC: wrong password');
+  });
+});
+
+describe('shutdownProof', () => {
+  const base = { reachable: true, latencyMs: 1, power: 'on' as const, phase: 'running' as const, since: 0, lastError: null };
+  it('power off is proof by the BMC; silence is proof only while no BMC reads on', () => {
+    expect(shutdownProof({ ...base, power: 'off', phase: 'down' })).toBe('ipmi');
+    expect(shutdownProof({ ...base, power: 'unknown', reachable: false, phase: 'unreachable' })).toBe('probe');
+    expect(shutdownProof({ ...base, power: 'unknown', reachable: null, phase: 'down' })).toBe('probe');
+    expect(shutdownProof({ ...base, power: 'on', reachable: false, phase: 'unreachable' })).toBeUndefined();
+    expect(shutdownProof({ ...base, power: 'unknown', reachable: null, phase: 'unreachable' })).toBeUndefined();
+    expect(shutdownProof(base)).toBeUndefined();
   });
 });

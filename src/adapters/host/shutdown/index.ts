@@ -6,8 +6,7 @@
 import type { Adapter, AdapterContext, CommandDetail, CommandRequest } from '../../../core/adapter';
 import type { TimerHandle } from '../../../core/clock';
 import { BlackstartError, toBlackstartError } from '../../../core/errors';
-import { settledPhase } from '../../../core/host-phase';
-import type { HostState } from '../../../core/state';
+import { settledPhase, shutdownProof } from '../../../core/host-phase';
 import type { ShutdownMethod, ShutdownOutcome } from '../../power/method';
 
 export { shutdownSchema, type ShutdownConfig, SHUTDOWN_METHODS } from './config';
@@ -103,9 +102,6 @@ export class ShutdownHost implements Adapter<'host'> {
     const every = this.opts.checkEveryMs ?? 250;
     const deadline = ctx.clock.now() + this.opts.verifyWithinMs;
     return new Promise((resolve, reject) => {
-      // A BMC that still reads power on outweighs a silent probe: the OS may be hung, not off.
-      const proof = (s: HostState): 'ipmi' | 'probe' | undefined =>
-        s.power === 'off' ? 'ipmi' : s.power !== 'on' && (s.reachable === false || s.phase === 'down') ? 'probe' : undefined;
       const done = (fn: () => void): void => {
         if (this.waiting) ctx.clock.clearTimeout(this.waiting.timer);
         this.waiting = undefined;
@@ -113,7 +109,7 @@ export class ShutdownHost implements Adapter<'host'> {
       };
       const check = (): void => {
         if (this.ctx !== ctx) return;
-        const p = proof(ctx.current());
+        const p = shutdownProof(ctx.current());
         if (p) return done(() => resolve(p));
         if (ctx.clock.now() >= deadline) {
           return done(() =>
