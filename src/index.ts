@@ -30,3 +30,4 @@ export { HubSource } from './source/hub-source';
 export { RemoteSource, type RemoteSourceOptions } from './remote/remote-source';
 export { WolSender, type WolTarget, type WolSendReport, type WolSenderOptions, type WolSocketFactory } from './adapters/power/wol';
 export { parseMac, formatMac, parsePassword, encodeMagicPacket } from './adapters/power/wol-codec';
+export { LIMITED_BROADCAST } from './adapters/power/wol-config';

@@ -2,7 +2,7 @@
  * `blackstart-wol`: sends a Wake-on-LAN magic packet itself, with the core's sender; needs no hub.
  * msg.mac, msg.address and msg.port override the settings.
  */
-import { BlackstartError, parsePassword, toBlackstartError, WolSender } from 'blackstart';
+import { BlackstartError, LIMITED_BROADCAST, parsePassword, toBlackstartError, WolSender } from 'blackstart';
 import { override, seconds } from './lib/msg';
 import type { NodeAPI, NodeDef, RedNode } from './lib/red';
 import { statusOf } from './lib/status';
@@ -20,7 +20,7 @@ export = function (RED: NodeAPI): void {
       try {
         const mac = override(msg, 'mac', def.mac);
         if (!mac) throw new BlackstartError('BAD_REQUEST', 'no MAC address: set one on the node or in msg.mac');
-        const address = override(msg, 'address', def.address) || '255.255.255.255';
+        const address = override(msg, 'address', def.address) || LIMITED_BROADCAST;
         const portValue = typeof msg.port === 'number' ? msg.port : override(msg, 'port', def.port === undefined ? '' : String(def.port));
         const port = portValue === '' ? 9 : Number(portValue);
         if (!Number.isInteger(port) || port < 1 || port > 65535) throw new BlackstartError('BAD_REQUEST', `Wake-on-LAN port "${String(portValue)}" is not a port number`);

@@ -10,6 +10,7 @@ import { DEFAULT_SCAN_PORTS, scanCommand, type ScanCliOptions } from './scan';
 import { SIMULATE_HELP, simulateCommand, type SimulateCliOptions } from './simulate';
 import { upsListCommand, upsStatusCommand, type UpsStatusOptions } from './ups';
 import { version } from './version';
+import { LIMITED_BROADCAST } from '../adapters/power/wol-config';
 
 export function buildProgram(): Command {
   const program = new Command('blackstart')
@@ -106,7 +107,7 @@ export function buildProgram(): Command {
     .description('send Wake-on-LAN magic packets to a host of the config, or to a MAC address')
     .argument('<host|MAC>', 'a host id from the config (with -c), or a MAC such as aa:bb:cc:dd:ee:ff')
     .option('-c, --config <file>', 'YAML config file (the host\'s wol block)')
-    .option('--address <addr>', 'destination, usually the LAN\'s directed broadcast (default 255.255.255.255)')
+    .option('--address <addr>', `destination, usually the LAN's directed broadcast (default ${LIMITED_BROADCAST})`)
     .option('--port <port>', 'UDP port (default 9)')
     .option('--password <secureon>', 'SecureOn password, 4 or 6 bytes (aa:bb:cc:dd or 1.2.3.4)')
     .option('--password-env <var>', 'SecureOn password from this environment variable')

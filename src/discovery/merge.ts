@@ -57,7 +57,7 @@ function renderEntry(id: string, h: FoundHost, date: string): string {
   const tcp = doc.getIn([id, 'probe', 'tcp'], true);
   if (isSeq(tcp)) tcp.flow = true;
   const mac = doc.getIn([id, 'wol', 'mac'], true);
-  if (isScalar(mac)) mac.comment = " set wol.address to this LAN's directed broadcast (e.g. 192.168.1.255)";
+  if (isScalar(mac)) mac.comment = " set wol.address to this LAN's directed broadcast (a.b.c.255 on a /24)";
   return doc.toString();
 }
 

@@ -1,7 +1,7 @@
 /**
  * Wake-on-LAN on real sockets: a UDP listener on 127.0.0.1 sees the exact datagrams, and a
  * subnet broadcast crosses a veth pair between two network namespaces this test creates.
- * Nothing is ever sent to 255.255.255.255 or to an address on a real interface.
+ * Nothing is ever sent to the limited broadcast address or to an address on a real interface.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { createSocket, type Socket } from 'node:dgram';

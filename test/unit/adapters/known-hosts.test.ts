@@ -79,13 +79,13 @@ describe('known_hosts', () => {
   it.each([
     // plain, every name of a multi-host line, case-insensitive
     ['nas.lan', 22, A, { verdict: 'trusted', line: 2 }],
-    ['192.168.1.5', 22, A, { verdict: 'trusted', line: 2 }],
+    ['127.0.1.5', 22, A, { verdict: 'trusted', line: 2 }],
     ['NAS.LAN', 22, A, { verdict: 'trusted', line: 2 }],
     // [host]:port is its own name: port 22's key does not vouch for 2222, and the reverse
     ['nas.lan', 2222, B, { verdict: 'trusted', line: 3 }],
     ['nas.lan', 2222, A, { verdict: 'mismatch', expected: [`ecdsa-sha2-nistp256 ${FP.b}`] }],
     ['nas.lan', 22, B, { verdict: 'mismatch', expected: [`ssh-ed25519 ${FP.a}`] }],
-    ['192.168.1.5', 2222, A, { verdict: 'unknown' }],
+    ['127.0.1.5', 2222, A, { verdict: 'unknown' }],
     // hashed by ssh-keygen -H
     ['printer.lan', 22, A, { verdict: 'trusted', line: 4 }],
     ['printer.lan', 2222, B, { verdict: 'trusted', line: 5 }],

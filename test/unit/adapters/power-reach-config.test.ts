@@ -1,5 +1,5 @@
 import { probeSchema } from '../../../src/adapters/reach/config';
-import { wolSchema } from '../../../src/adapters/power/wol-config';
+import { LIMITED_BROADCAST, wolSchema } from '../../../src/adapters/power/wol-config';
 
 function issues(result: { success: boolean; error?: { issues: { path: PropertyKey[]; message: string }[] } }): string[] {
   return (result.error?.issues ?? []).map((i) => `${i.path.join('.')}: ${i.message}`);
@@ -8,7 +8,7 @@ function issues(result: { success: boolean; error?: { issues: { path: PropertyKe
 describe('wake-on-LAN config', () => {
   it('fills defaults and normalizes the MAC', () => {
     const c = wolSchema.parse({ mac: '001B.213A.4C5D', relay: 'pi-garage' });
-    expect(c).toMatchObject({ mac: '00:1b:21:3a:4c:5d', address: '255.255.255.255', port: 9, repeat: 3, spacing: 100, relay: 'pi-garage' });
+    expect(c).toMatchObject({ mac: '00:1b:21:3a:4c:5d', address: LIMITED_BROADCAST, port: 9, repeat: 3, spacing: 100, relay: 'pi-garage' });
     expect(c.password).toBeUndefined();
   });
 

@@ -14,7 +14,7 @@ mqtt:
 hosts:
   # the router I configured myself
   router: # inline comment
-    address: 192.168.1.1
+    address: 127.0.7.1
     probe: {tcp: [22, 443], interval: 10s}
 
   nas:
@@ -27,37 +27,37 @@ ups: {}
 
 describe('merging scan results into a config', () => {
   const found = [
-    host('192.168.1.1', { openPorts: [22] }), // same address as router
-    host('192.168.1.7', { mac: 'aa:bb:cc:dd:ee:01', openPorts: [445] }), // same MAC as nas
-    host('192.168.1.20', { mac: '02:00:00:00:00:20', name: 'Big_Box.lan.', openPorts: [22, 623], bmc: true }),
-    host('192.168.1.30'),
+    host('127.0.7.1', { openPorts: [22] }), // same address as router
+    host('127.0.7.7', { mac: 'aa:bb:cc:dd:ee:01', openPorts: [445] }), // same MAC as nas
+    host('127.0.7.20', { mac: '02:00:00:00:00:20', name: 'Big_Box.lan.', openPorts: [22, 623], bmc: true }),
+    host('127.0.7.30'),
   ];
 
   test('keeps every hand-written byte and adds only new hosts at the end of hosts:', () => {
     const r = mergeFoundHosts(HAND_WRITTEN, found, '2026-12-01');
     expect(r.skipped).toEqual([
-      { address: '192.168.1.1', id: 'router', by: 'address' },
-      { address: '192.168.1.7', id: 'nas', by: 'mac' },
+      { address: '127.0.7.1', id: 'router', by: 'address' },
+      { address: '127.0.7.7', id: 'nas', by: 'mac' },
     ]);
     expect(r.added).toEqual([
-      { id: 'big_box', address: '192.168.1.20' },
-      { id: 'host-192-168-1-30', address: '192.168.1.30' },
+      { id: 'big_box', address: '127.0.7.20' },
+      { id: 'host-127-0-7-30', address: '127.0.7.30' },
     ]);
     const [before, after] = HAND_WRITTEN.split('  # a trailing comment inside hosts\n') as [string, string];
     expect(r.text.startsWith(before)).toBe(true);
     expect(r.text.endsWith(`  # a trailing comment inside hosts\n${after}`)).toBe(true);
     expect(r.text.slice(before.length, r.text.length - after.length - '  # a trailing comment inside hosts\n'.length)).toBe(
       [
-        '  # found by blackstart scan 2026-12-01 (Big_Box.lan.): likely BMC at 192.168.1.20 (answered an RMCP presence ping on 623/UDP)',
+        '  # found by blackstart scan 2026-12-01 (Big_Box.lan.): likely BMC at 127.0.7.20 (answered an RMCP presence ping on 623/UDP)',
         '  big_box:',
-        '    address: 192.168.1.20',
+        '    address: 127.0.7.20',
         '    probe:',
         '      tcp: [ 22, 623 ]',
         '    wol:',
-        "      mac: 02:00:00:00:00:20 # set wol.address to this LAN's directed broadcast (e.g. 192.168.1.255)",
+        "      mac: 02:00:00:00:00:20 # set wol.address to this LAN's directed broadcast (a.b.c.255 on a /24)",
         '  # found by blackstart scan 2026-12-01',
-        '  host-192-168-1-30:',
-        '    address: 192.168.1.30',
+        '  host-127-0-7-30:',
+        '    address: 127.0.7.30',
         '    probe:',
         '      icmp: true',
         '',
@@ -68,7 +68,7 @@ describe('merging scan results into a config', () => {
   test('the result loads, and merging again adds nothing', () => {
     const r = mergeFoundHosts(HAND_WRITTEN, found, '2026-12-01');
     const { config } = parseConfig(r.text);
-    expect(Object.keys(config.hosts)).toEqual(['router', 'nas', 'big_box', 'host-192-168-1-30']);
+    expect(Object.keys(config.hosts)).toEqual(['router', 'nas', 'big_box', 'host-127-0-7-30']);
     expect(config.hosts.big_box?.probe?.tcp).toEqual([22, 623]);
     expect(config.hosts.big_box?.wol?.mac).toBe('02:00:00:00:00:20');
     const again = mergeFoundHosts(r.text, found, '2026-12-02');
@@ -93,8 +93,8 @@ describe('merging scan results into a config', () => {
   });
 
   test('a reverse-DNS name equal to a hand-written address counts as present', () => {
-    const r = mergeFoundHosts(HAND_WRITTEN, [host('192.168.1.8', { name: 'NAS.lan.' })], 'd');
-    expect(r.skipped).toEqual([{ address: '192.168.1.8', id: 'nas', by: 'name' }]);
+    const r = mergeFoundHosts(HAND_WRITTEN, [host('127.0.7.8', { name: 'NAS.lan.' })], 'd');
+    expect(r.skipped).toEqual([{ address: '127.0.7.8', id: 'nas', by: 'name' }]);
     expect(r.text).toBe(HAND_WRITTEN);
   });
 

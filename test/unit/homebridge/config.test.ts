@@ -14,7 +14,7 @@ describe('plugin config', () => {
     expect(local.hosts.get('gateway')).toEqual({ allowShutdown: false, temperatures: false });
     expect([local.holdMs, local.revertMs, local.staleAfterMs]).toEqual([300_000, 1000, 30_000]);
     const remote = parsePluginConfig(example('remote.json'));
-    expect(remote.mode).toEqual({ kind: 'remote', url: 'mqtt://192.168.1.10:1883', baseTopic: 'blackstart', username: 'homebridge', password: 'change-me' });
+    expect(remote.mode).toEqual({ kind: 'remote', url: 'mqtt://blackstart-hub.lan:1883', baseTopic: 'blackstart', username: 'homebridge', password: 'change-me' });
     expect(remote.staleAfterMs).toBe(60_000);
   });
 
