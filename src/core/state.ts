@@ -107,6 +107,34 @@ export type HostAction = (typeof HOST_ACTIONS)[number];
 
 export type DeviceKind = 'ups' | 'host';
 
+/** A guest as its hypervisor reports it; `stopping` covers shutting down and saving. */
+export const VM_STATES = ['running', 'paused', 'stopping', 'off', 'saved', 'unknown'] as const;
+export type VmPower = (typeof VM_STATES)[number];
+
+export interface VmState {
+  state: VmPower;
+  /** Epoch ms when `state` last changed. */
+  since: number;
+  lastError: string | null;
+}
+
+/** What `<base>/host/<host>/vm/<guest>/set` takes; `save` keeps the guest's memory on disk. */
+export const VM_ACTIONS = ['start', 'shutdown', 'save', 'off'] as const;
+export type VmAction = (typeof VM_ACTIONS)[number];
+
+/** A guest is down when it is off or saved: nothing of it runs on the host any more. */
+export function isVmDown(state: VmPower): boolean {
+  return state === 'off' || state === 'saved';
+}
+
+export function isVmUp(state: VmPower): boolean {
+  return state === 'running' || state === 'paused';
+}
+
+export function initialVmState(now: number): VmState {
+  return { state: 'unknown', since: now, lastError: null };
+}
+
 export interface DeviceRef {
   kind: DeviceKind;
   id: string;
