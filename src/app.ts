@@ -11,6 +11,7 @@ import { outageUps } from './config/schema';
 import type { CommandDetail } from './core/adapter';
 import { Journal } from './orchestrator/journal';
 import { FileDurations } from './orchestrator/learned';
+import { guestPolicies } from './orchestrator/nodes';
 import { Orchestrator } from './orchestrator/orchestrator';
 import { AgentLink } from './core/agent-link';
 import type { Config } from './config/schema';
@@ -127,6 +128,7 @@ export async function startBlackstart(config: Config, opts: StartOptions): Promi
         hub,
         policy: config.outage,
         hosts,
+        guests: guestPolicies(config.hosts),
         ups: upsId,
         journal,
         services: hostServices(config.hosts, { log: outageLog }),

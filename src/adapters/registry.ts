@@ -21,6 +21,7 @@ import { IpmiSoftOff } from './power/ipmi-soft-off';
 import { createSshShutdown } from './power/ssh-config';
 import { Prober } from './reach/prober';
 import { SimulatedHost } from './host/simulated';
+import { attachVms } from './vm';
 import { createApcSmartSource } from './ups/apc-smart';
 import { createApcupsdSource } from './ups/apcupsd';
 import { createNutSource } from './ups/nut';
@@ -110,6 +111,7 @@ export function buildHub(config: Config, deps: { clock?: Clock; log?: Logger; ag
   for (const [id, cfg] of Object.entries(config.hosts)) {
     hub.addHost(id, cfg.name ?? id);
     hostAdapters(id, cfg, { agents, prober, clock: sourceDeps.clock, log: sourceDeps.log }).forEach((a) => hub.attach(a));
+    if (cfg.vms) attachVms(hub, id, cfg.vms, { log: sourceDeps.log });
   }
   return hub;
 }

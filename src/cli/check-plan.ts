@@ -10,7 +10,8 @@ import type { ConfigIssue } from '../config/loader';
 import { outageUps, type Config } from '../config/schema';
 import { formatDuration } from '../core/duration';
 import { FileDurations, type LearnedDurations } from '../orchestrator/learned';
-import { budgetWarning, fitBudget, planShutdown, toPlanHost, type ShutdownPlan } from '../orchestrator/planner';
+import { budgetWarning, fitBudget, planShutdown, type ShutdownPlan } from '../orchestrator/planner';
+import { guestPolicies, planNodes } from '../orchestrator/nodes';
 
 export interface OutageReport {
   lines: string[];
@@ -27,7 +28,7 @@ export function outageReport(config: Config): OutageReport {
 
   // The daemon keeps measured durations beside its journal; a plan without them would disagree with it.
   const learned = new FileDurations(join(dirname(config.outage.journal?.path ?? defaultJournalPath()), 'durations.json'));
-  const plan = planShutdown(Object.entries(config.hosts).map(([id, h]) => toPlanHost(id, h.outage, learned.shutdownMs(id))));
+  const plan = planShutdown(planNodes(config.hosts, (id) => learned.shutdownMs(id)));
   printPlan(config, plan, learned, out);
   if (ups) checkBudget(config, ups, plan, out);
   checkMethods(config, plan, out);
@@ -50,12 +51,18 @@ function followedUps(config: Config, out: OutageReport): string | undefined {
 
 function printPlan(config: Config, plan: ShutdownPlan, learned: LearnedDurations, out: OutageReport): void {
   const takes = new Map(plan.steps.map((s) => [s.host, s.expectedDoneMs - s.startMs]));
+  const guests = guestPolicies(config.hosts);
   const label = (id: string): string => {
     const h = config.hosts[id]?.outage;
-    const source = h?.shutdownTakes !== undefined ? '' : learned.shutdownMs(id) !== null ? ' learned' : ' default';
-    return `${id} (${formatDuration(takes.get(id) ?? 0)}${source}${h?.controller ? ', controller' : ''})`;
+    const guest = guests[id];
+    const given = guest ? guest.stopTakes !== undefined : h?.shutdownTakes !== undefined;
+    const source = given ? '' : learned.shutdownMs(id) !== null ? ' learned' : ' default';
+    const what = guest ? `, ${guest.stop}` : h?.controller ? ', controller' : '';
+    return `${id} (${formatDuration(takes.get(id) ?? 0)}${source}${what})`;
   };
-  out.lines.push(`  shutdown plan, first to last (${count(plan.steps.length, 'host')} in ${count(plan.waves.length, 'wave')}):`);
+  const nGuests = plan.steps.filter((st) => guests[st.host]).length;
+  const nodes = nGuests ? `${count(plan.steps.length - nGuests, 'host')} and ${count(nGuests, 'guest')}` : count(plan.steps.length, 'host');
+  out.lines.push(`  shutdown plan, first to last (${nodes} in ${count(plan.waves.length, 'wave')}):`);
   plan.waves.forEach((wave, i) => {
     const more = wave.length > SHOWN_PER_WAVE ? `, … ${wave.length - SHOWN_PER_WAVE} more` : '';
     out.lines.push(`    wave ${i + 1}: ${wave.slice(0, SHOWN_PER_WAVE).map(label).join(', ')}${more}`);

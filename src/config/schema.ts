@@ -20,7 +20,9 @@ import { hostOutageSchema, outagePolicySchema } from '../orchestrator/policy';
 import { apcupsdServerSchema } from '../compat/apcupsd-nis/config';
 import { nutServerSchema } from '../compat/nut/config';
 import { homeAssistantSchema } from '../mqtt/discovery-config';
-import { toPlanHost, validatePlanHosts } from '../orchestrator/planner';
+import { validatePlanHosts } from '../orchestrator/planner';
+import { planNodes } from '../orchestrator/nodes';
+import { vmsSchema } from '../adapters/vm/config';
 import { LOG_LEVELS } from '../core/logger';
 import { deviceMap, duration, filePath, port, section, sectionWithSecrets } from './fields';
 
@@ -117,6 +119,8 @@ export const hostSchema = section({
     })
     .optional(),
   simulated: simulatedHostSchema.optional(),
+  /** The hypervisor on this host and the guests it runs: stopped before the host, started after it. */
+  vms: vmsSchema.optional(),
 }).superRefine((h, ctx) => {
   const real = ['ipmi', 'probe', 'wol', 'shutdown'] as const;
   const given = real.filter((k) => h[k] !== undefined);
@@ -132,6 +136,8 @@ export const hostSchema = section({
   if (h.shutdown?.ipmi && !h.ipmi) {
     ctx.addIssue({ code: 'custom', path: ['shutdown', 'ipmi'], message: "soft-off goes through the host's BMC: add an ipmi block to this host" });
   }
+  if (h.vms?.simulated && !h.simulated) ctx.addIssue({ code: 'custom', path: ['vms', 'simulated'], message: 'a simulated hypervisor runs on a simulated host: add simulated to this host, or give libvirt, xen or hyperv' });
+  if (h.simulated && h.vms && !h.vms.simulated) ctx.addIssue({ code: 'custom', path: ['vms'], message: 'a simulated host runs a simulated hypervisor: give vms.simulated: {} instead' });
   if (h.remediate && h.outage.services.length === 0) {
     ctx.addIssue({ code: 'custom', path: ['remediate'], message: 'remediation runs when a service check fails: add outage.services to this host' });
   }
@@ -183,7 +189,7 @@ export const configSchema = section({
   }
   // Dependencies between hosts (unknown names, cycles, two controllers) are errors of the whole file.
   try {
-    validatePlanHosts(Object.entries(c.hosts).map(([id, h]) => toPlanHost(id, h.outage)));
+    validatePlanHosts(planNodes(c.hosts));
   } catch (err) {
     if (!(err instanceof BlackstartError)) throw err;
     ctx.addIssue({ code: 'custom', path: ['hosts'], message: err.message });

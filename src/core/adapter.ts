@@ -1,7 +1,7 @@
 import type { Clock } from './clock';
 import type { Logger } from './logger';
 import type { BlackstartEvent } from './events';
-import type { DeviceKind, HostState, SensorMap, UpsState } from './state';
+import type { DeviceKind, HostState, SensorMap, UpsState, VmState } from './state';
 
 export type StateOf<K extends DeviceKind> = K extends 'ups' ? UpsState : HostState;
 
@@ -50,4 +50,30 @@ export interface Adapter<K extends DeviceKind = DeviceKind> {
   execute(request: CommandRequest): Promise<void | CommandDetail>;
   /** Longest an action may take, when longer than the hub's default (a verified shutdown). */
   timeoutFor?(action: string): number | undefined;
+}
+
+/** What the hub hands a hypervisor adapter: the state of the guests it declared, and events. */
+export interface VmAdapterContext {
+  readonly clock: Clock;
+  readonly log: Logger;
+  update(guest: string, patch: Partial<VmState>): void;
+  current(guest: string): VmState;
+  emit(event: Omit<BlackstartEvent, 'at' | 'ups' | 'host'>): void;
+}
+
+/**
+ * One hypervisor on one host, serving that host's guests (`<host>/vm/<guest>`). Guests are not
+ * devices of their own: they live and die with their host, so they hang off it.
+ */
+export interface VmAdapter {
+  readonly name: string;
+  readonly hostId: string;
+  /** The guest ids (config keys) this adapter serves. */
+  readonly guests: readonly string[];
+  start(ctx: VmAdapterContext): Promise<void> | void;
+  stop(): Promise<void> | void;
+  /** Carries out a guest action; resolves once it is done and verified, rejects with a BlackstartError. */
+  execute(guest: string, request: CommandRequest): Promise<void | CommandDetail>;
+  /** Longest an action may take. */
+  timeoutFor(guest: string, action: string): number;
 }

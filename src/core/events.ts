@@ -30,6 +30,12 @@ export const EVENT_TYPES = [
   /** A planned outage is coming (sent `announce_before` its shutdown), starting, or over. */
   'planned_outage_announced',
   'planned_outage_started',
+  /** A guest on a hypervisor host stopped (off or saved) or started running. */
+  'vm_stopped',
+  'vm_started',
+  /** An outage could not stop or start a guest. */
+  'vm_stop_failed',
+  'vm_start_failed',
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
@@ -39,6 +45,8 @@ export interface BlackstartEvent {
   at: number;
   ups?: string;
   host?: string;
+  /** A guest of `host`, for guest events. */
+  vm?: string;
   message?: string;
   /** Extra facts for this event type (snake_cased on MQTT). */
   detail?: Record<string, unknown>;

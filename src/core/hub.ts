@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import type { Adapter, AdapterContext, CommandDetail, CommandRequest, StateOf } from './adapter';
+import type { Adapter, AdapterContext, CommandDetail, CommandRequest, StateOf, VmAdapter, VmAdapterContext } from './adapter';
 import { systemClock, type Clock } from './clock';
 import { BlackstartError, toBlackstartError, type ErrorCode } from './errors';
 import type { BlackstartEvent } from './events';
@@ -9,7 +9,11 @@ import {
   initialHostState,
   initialOutageState,
   initialUpsState,
+  initialVmState,
   isOnBattery,
+  isVmDown,
+  isVmUp,
+  VM_ACTIONS,
   type DeviceKind,
   type DeviceRef,
   type HostState,
@@ -17,6 +21,7 @@ import {
   type SensorMap,
   type UpsState,
   type UpsStatus,
+  type VmState,
 } from './state';
 
 const WARN_EVENTS = new Set<BlackstartEvent['type']>([
@@ -31,6 +36,8 @@ const WARN_EVENTS = new Set<BlackstartEvent['type']>([
   'host_restore_failed',
   'service_check_failed',
   'outage_aborted',
+  'vm_stop_failed',
+  'vm_start_failed',
 ]);
 
 /** Who answers `<base>/outage/set`: the orchestrator, when one runs. */
@@ -54,6 +61,15 @@ export interface HubEvents {
   outage: [state: OutageState];
   event: [event: BlackstartEvent];
   result: [device: DeviceRef, result: CommandResult];
+  vm: [host: string, guest: string, state: VmState, previous: VmState];
+  vmResult: [host: string, guest: string, result: CommandResult];
+}
+
+/** A guest as the hub lists it: its id under its host and its name on the hypervisor. */
+export interface VmInfo {
+  host: string;
+  id: string;
+  name: string;
 }
 
 export interface DeviceInfo {
@@ -77,6 +93,12 @@ interface UpsRecord {
   onBatterySince: number | null;
 }
 
+interface VmRecord {
+  info: VmInfo;
+  state: VmState;
+  seen: boolean;
+}
+
 interface HostRecord {
   info: DeviceInfo;
   state: HostState;
@@ -96,6 +118,8 @@ export class Hub extends EventEmitter<HubEvents> {
   private readonly upsRecords = new Map<string, UpsRecord>();
   private readonly hostRecords = new Map<string, HostRecord>();
   private readonly adapters: Adapter[] = [];
+  private readonly vmRecords = new Map<string, VmRecord>();
+  private readonly vmAdapters: VmAdapter[] = [];
   private readonly queues = new Map<string, Promise<unknown>>();
   private outageState: OutageState = initialOutageState();
   private outageHandler: OutageCommandHandler | undefined;
@@ -121,6 +145,96 @@ export class Hub extends EventEmitter<HubEvents> {
   addHost(id: string, name = id): void {
     this.assertNew('host', id);
     this.hostRecords.set(id, { info: { id, kind: 'host', name }, state: initialHostState(this.clock.now()), sensors: {}, seen: false });
+  }
+
+  /** A guest of a host's hypervisor; served by the VmAdapter attached for that host. */
+  addVm(host: string, id: string, name = id): void {
+    if (!this.hostRecords.has(host)) throw new BlackstartError('CONFIG', `guest "${id}" names unknown host "${host}"`);
+    const key = `${host}/${id}`;
+    if (this.vmRecords.has(key)) throw new BlackstartError('CONFIG', `guest "${key}" is declared twice`);
+    this.vmRecords.set(key, { info: { host, id, name }, state: initialVmState(this.clock.now()), seen: false });
+  }
+
+  attachVm(adapter: VmAdapter): void {
+    for (const g of adapter.guests) {
+      if (!this.vmRecords.has(`${adapter.hostId}/${g}`)) throw new BlackstartError('CONFIG', `adapter ${adapter.name} names unknown guest "${adapter.hostId}/${g}"`);
+    }
+    this.vmAdapters.push(adapter);
+    if (this.started) void this.startVmAdapter(adapter);
+  }
+
+  /** Guests, of one host or of all. */
+  vms(host?: string): VmInfo[] {
+    return [...this.vmRecords.values()].filter((r) => host === undefined || r.info.host === host).map((r) => ({ ...r.info }));
+  }
+
+  vm(host: string, id: string): VmState | undefined {
+    const r = this.vmRecords.get(`${host}/${id}`);
+    return r && { ...r.state };
+  }
+
+  updateVm(host: string, id: string, patch: Partial<VmState>): void {
+    const rec = this.vmRecords.get(`${host}/${id}`);
+    if (!rec) throw new BlackstartError('NOT_FOUND', `unknown guest "${id}" on host "${host}"`);
+    const prev = rec.state;
+    const next: VmState = { ...prev, ...patch };
+    next.since = next.state !== prev.state ? this.clock.now() : prev.since;
+    rec.state = next;
+    if (sameExcept(prev, next)) return;
+    this.safeEmit('vm', host, id, { ...next }, prev);
+    if (rec.seen && next.state !== prev.state) {
+      if (isVmDown(next.state) && !isVmDown(prev.state)) {
+        this.emitEvent({ type: 'vm_stopped', host, vm: id, message: `${host}/${id} is ${next.state}`, detail: { state: next.state } });
+      } else if (next.state === 'running' && !isVmUp(prev.state)) {
+        this.emitEvent({ type: 'vm_started', host, vm: id, message: `${host}/${id} is running` });
+      }
+    }
+    if (next.state !== 'unknown') rec.seen = true;
+  }
+
+  /**
+   * A guest action, with the same promises as `execute`: never rejects; an unknown host, guest or
+   * action comes back `ok: false` and nothing is done; one guest's actions run one at a time.
+   */
+  async executeVm(host: string, guest: string, request: CommandRequest, opts: { urgent?: boolean } = {}): Promise<CommandResult> {
+    const startedAt = this.clock.now();
+    const finish = (error?: BlackstartError, detail?: CommandDetail): CommandResult => {
+      const result: CommandResult = { id: request.id ?? null, action: request.action, ok: !error, tookMs: this.clock.now() - startedAt };
+      if (error) result.error = error.toJSON();
+      if (detail && !error) result.detail = detail;
+      this.safeEmit('vmResult', host, guest, result);
+      return result;
+    };
+    if (!this.hostRecords.has(host)) return finish(new BlackstartError('NOT_FOUND', `unknown host "${host}"`));
+    if (!this.vmRecords.has(`${host}/${guest}`)) {
+      const known = this.vms(host).map((v) => v.id);
+      return finish(new BlackstartError('NOT_FOUND', `unknown guest "${guest}" on host "${host}" (have: ${known.join(', ') || 'none'})`));
+    }
+    if (!(VM_ACTIONS as readonly string[]).includes(request.action)) {
+      return finish(new BlackstartError('BAD_REQUEST', `unknown action "${request.action}" for guest "${host}/${guest}" (expected one of: ${VM_ACTIONS.join(', ')})`));
+    }
+    const a = this.vmAdapters.find((x) => x.hostId === host && x.guests.includes(guest));
+    if (!a) return finish(new BlackstartError('UNSUPPORTED', `guest "${host}/${guest}" has no hypervisor attached`));
+    const key = `vm/${host}/${guest}`;
+    const previous = opts.urgent ? Promise.resolve() : (this.queues.get(key) ?? Promise.resolve());
+    let detail: CommandDetail | undefined;
+    const settled = previous
+      .then(() => this.withTimeout(() => a.execute(guest, request), a.timeoutFor(guest, request.action), request.action))
+      .then(
+        (d) => {
+          detail = d ?? undefined;
+          return undefined;
+        },
+        (err: unknown) => toBlackstartError(err),
+      );
+    if (!opts.urgent) this.queues.set(key, settled);
+    const error = await settled;
+    if (this.queues.get(key) === settled) this.queues.delete(key);
+    if (error) {
+      this.log.warn({ device: key, action: request.action, code: error.code, err: error.message }, 'action failed');
+      this.emitEvent({ type: 'command_failed', host, vm: guest, message: `${request.action} of ${host}/${guest} failed: ${error.message}`, detail: { action: request.action, code: error.code } });
+    }
+    return finish(error, detail);
   }
 
   attach(adapter: Adapter): void {
@@ -168,13 +282,13 @@ export class Hub extends EventEmitter<HubEvents> {
 
   async start(): Promise<void> {
     this.started = true;
-    await Promise.all(this.adapters.map((a) => this.startAdapter(a)));
+    await Promise.all([...this.adapters.map((a) => this.startAdapter(a)), ...this.vmAdapters.map((a) => this.startVmAdapter(a))]);
   }
 
   async stop(): Promise<void> {
     this.started = false;
     await Promise.all(
-      this.adapters.map(async (a) => {
+      [...this.adapters, ...this.vmAdapters].map(async (a) => {
         try {
           await a.stop();
         } catch (err) {
@@ -259,7 +373,7 @@ export class Hub extends EventEmitter<HubEvents> {
   emitEvent(event: Omit<BlackstartEvent, 'at'> & { at?: number }): void {
     const e: BlackstartEvent = { ...event, at: event.at ?? this.clock.now() };
     const level = WARN_EVENTS.has(e.type) ? 'warn' : 'info';
-    this.log[level]({ event: e.type, ups: e.ups, host: e.host }, e.message ?? e.type);
+    this.log[level]({ event: e.type, ups: e.ups, host: e.host, ...(e.vm ? { vm: e.vm } : {}) }, e.message ?? e.type);
     this.safeEmit('event', e);
   }
 
@@ -332,16 +446,41 @@ export class Hub extends EventEmitter<HubEvents> {
   }
 
   private runWithTimeout(adapter: Adapter, request: CommandRequest): Promise<void | CommandDetail> {
-    const limit = adapter.timeoutFor?.(request.action) ?? this.commandTimeoutMs;
+    return this.withTimeout(() => adapter.execute(request), adapter.timeoutFor?.(request.action) ?? this.commandTimeoutMs, request.action);
+  }
+
+  private withTimeout(run: () => Promise<void | CommandDetail>, limit: number, action: string): Promise<void | CommandDetail> {
     return new Promise<void | CommandDetail>((resolve, reject) => {
       const timer = this.clock.setTimeout(() => {
-        reject(new BlackstartError('TIMEOUT', `${request.action} did not finish within ${limit} ms`));
+        reject(new BlackstartError('TIMEOUT', `${action} did not finish within ${limit} ms`));
       }, limit);
       Promise.resolve()
-        .then(() => adapter.execute(request))
+        .then(run)
         .then(resolve, reject)
         .finally(() => this.clock.clearTimeout(timer));
     });
+  }
+
+  private async startVmAdapter(adapter: VmAdapter): Promise<void> {
+    const host = adapter.hostId;
+    const ctx: VmAdapterContext = {
+      clock: this.clock,
+      log: this.log.child({ adapter: adapter.name }),
+      update: (guest, patch) => this.updateVm(host, guest, patch),
+      current: (guest) => {
+        const st = this.vm(host, guest);
+        if (!st) throw new BlackstartError('INTERNAL', `${adapter.name}: guest "${guest}" is not in the hub`);
+        return st;
+      },
+      emit: (event) => this.emitEvent({ ...event, host }),
+    };
+    try {
+      await adapter.start(ctx);
+    } catch (err) {
+      const e = toBlackstartError(err);
+      this.log.error({ adapter: adapter.name, code: e.code, err: e.message }, 'adapter failed to start');
+      for (const g of adapter.guests) this.updateVm(host, g, { lastError: e.message });
+    }
   }
 
   private async startAdapter(adapter: Adapter): Promise<void> {

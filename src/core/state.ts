@@ -142,6 +142,13 @@ export interface DeviceRef {
 
 export const DEVICE_ID = /^[a-z0-9][a-z0-9_-]*$/;
 
+/** A node of the outage plan: a host id, or `<host>/<guest>` for a guest of its hypervisor. */
+export const NODE_ID = /^[a-z0-9][a-z0-9_-]*(\/[a-z0-9][a-z0-9_-]*)?$/;
+
+/** What a plan step sends: a host action, or a guest action for a guest node. */
+export type StepAction = HostAction | VmAction;
+export const STEP_ACTIONS: readonly StepAction[] = [...new Set<StepAction>([...HOST_ACTIONS, ...VM_ACTIONS])];
+
 export function initialUpsState(now: number): UpsState {
   // Before the first reading we know nothing: say so rather than claim "online".
   return {

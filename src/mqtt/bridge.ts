@@ -18,6 +18,7 @@ import {
   resultPayload,
   sensorsPayload,
   upsPayload,
+  vmPayload,
 } from './payloads';
 import { MqttConnection, type IncomingMessage, type PublishOptions } from './connection';
 import { createTopics, isPublishableTopic, type Topics } from './topics';
@@ -38,6 +39,9 @@ export interface BridgeOptions {
   log: Logger;
 }
 
+/** What a `…/set` topic addresses. */
+type Target = DeviceRef | { kind: 'vm'; host: string; vm: string } | 'outage';
+
 export type BridgeStatus = 'connecting' | 'connected' | 'reconnecting' | 'stopped';
 
 export class MqttBridge {
@@ -53,6 +57,7 @@ export class MqttBridge {
     sensors: (id: string): void => this.publishSensors(id),
     outage: (): void => this.publishOutage(),
     event: (e: BlackstartEvent): void => this.publishEvent(e),
+    vm: (host: string, guest: string): void => this.publishVm(host, guest),
   };
 
   constructor(
@@ -94,6 +99,7 @@ export class MqttBridge {
     this.hub.on('sensors', this.onHub.sensors);
     this.hub.on('outage', this.onHub.outage);
     this.hub.on('event', this.onHub.event);
+    this.hub.on('vm', this.onHub.vm);
   }
 
   /** Resolves once the first connection is made (state is published by then). */
@@ -112,6 +118,7 @@ export class MqttBridge {
     this.hub.off('sensors', this.onHub.sensors);
     this.hub.off('outage', this.onHub.outage);
     this.hub.off('event', this.onHub.event);
+    this.hub.off('vm', this.onHub.vm);
     await this.connection.stop({ topic: this.topics.bridgeState, payload: 'offline' });
   }
 
@@ -123,6 +130,7 @@ export class MqttBridge {
       this.publishHost(id);
       this.publishSensors(id);
     }
+    for (const v of this.hub.vms()) this.publishVm(v.host, v.id);
     this.publishOutage();
     for (const e of this.queuedEvents.splice(0)) this.publishEvent(e);
     this.resolveFirst();
@@ -141,6 +149,12 @@ export class MqttBridge {
   private publishSensors(id: string): void {
     const s = this.hub.sensors(id);
     if (s && Object.keys(s).length) this.publishState(this.topics.hostSensors(id), sensorsPayload(s));
+  }
+
+  private publishVm(host: string, guest: string): void {
+    const s = this.hub.vm(host, guest);
+    const info = this.hub.vms(host).find((v) => v.id === guest);
+    if (s && info) this.publishState(this.topics.vm(host, guest), vmPayload(s, info));
   }
 
   private publishOutage(): void {
@@ -169,25 +183,28 @@ export class MqttBridge {
 
   private onMessage(m: IncomingMessage): void {
     const parsed = this.topics.parse(m.topic);
-    if (parsed?.type !== 'command' && parsed?.type !== 'outage-command') return;
+    if (parsed?.type !== 'command' && parsed?.type !== 'outage-command' && parsed?.type !== 'vm-command') return;
     if (m.retain) {
       // A retained command would run again at every restart of this process.
       this.opts.log.warn({ topic: m.topic }, 'ignored a retained command: publish commands without the retain flag');
       return;
     }
-    void this.handleCommand(parsed.type === 'command' ? parsed.device : 'outage', m).catch((err: unknown) => {
+    const target: Target = parsed.type === 'command' ? parsed.device : parsed.type === 'vm-command' ? { kind: 'vm', host: parsed.host, vm: parsed.vm } : 'outage';
+    void this.handleCommand(target, m).catch((err: unknown) => {
       this.opts.log.error({ topic: m.topic, err: toBlackstartError(err).message }, 'command handling failed');
     });
   }
 
-  private async handleCommand(device: DeviceRef | 'outage', m: IncomingMessage): Promise<void> {
+  private async handleCommand(device: Target, m: IncomingMessage): Promise<void> {
     let result: CommandResult;
-    const label = device === 'outage' ? 'outage' : `${device.kind}/${device.id}`;
+    const label = device === 'outage' ? 'outage' : device.kind === 'vm' ? `host/${device.host}/vm/${device.vm}` : `${device.kind}/${device.id}`;
     try {
       const cmd = parseCommand(m.payload);
       this.opts.log.info({ device: label, action: cmd.action, id: cmd.id }, 'command received');
       const request = { action: cmd.action, id: cmd.id, ...(cmd.args ? { args: cmd.args } : {}) };
-      result = device === 'outage' ? await this.hub.outageCommand(request) : await this.hub.execute(device, request);
+      if (device === 'outage') result = await this.hub.outageCommand(request);
+      else if (device.kind === 'vm') result = await this.hub.executeVm(device.host, device.vm, request);
+      else result = await this.hub.execute(device, request);
     } catch (err) {
       const e = toBlackstartError(err);
       const partial = err instanceof CommandParseError ? err.partial : { action: null, id: null };
@@ -197,6 +214,7 @@ export class MqttBridge {
     const body = encode(resultPayload(result));
     const options: PublishOptions = { qos: 1, ...(m.correlationData ? { correlationData: m.correlationData } : {}) };
     if (m.responseTopic && isPublishableTopic(m.responseTopic)) await this.publish(m.responseTopic, body, options);
-    await this.publish(device === 'outage' ? this.topics.outageResult : this.topics.result(device), body, options);
+    const to = device === 'outage' ? this.topics.outageResult : device.kind === 'vm' ? this.topics.vmResult(device.host, device.vm) : this.topics.result(device);
+    await this.publish(to, body, options);
   }
 }

@@ -6,8 +6,8 @@ import { z } from 'zod';
 import { camelKeys, snakeKeys } from '../core/case';
 import { BlackstartError, isErrorCode, type ErrorCode } from '../core/errors';
 import { EVENT_TYPES, type BlackstartEvent } from '../core/events';
-import type { CommandResult } from '../core/hub';
-import { HOST_PHASES, OUTAGE_PHASES, POWER_STATES, STEP_STATES, UPS_STATUSES, type HostState, type OutageState, type SensorMap, type UpsState } from '../core/state';
+import type { CommandResult, VmInfo } from '../core/hub';
+import { HOST_PHASES, OUTAGE_PHASES, POWER_STATES, STEP_STATES, UPS_STATUSES, type HostState, type OutageState, type SensorMap, type UpsState, type VmState } from '../core/state';
 
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 
@@ -17,6 +17,11 @@ export function upsPayload(s: UpsState): Record<string, unknown> {
 
 export function hostPayload(s: HostState): Record<string, unknown> {
   return snakeKeys({ ...s, since: iso(s.since) });
+}
+
+/** A guest: its state as the hypervisor reports it, and the name the hypervisor knows it by. */
+export function vmPayload(s: VmState, info: VmInfo): Record<string, unknown> {
+  return snakeKeys({ ...s, since: iso(s.since), name: info.name });
 }
 
 export function sensorsPayload(s: SensorMap): Record<string, unknown> {

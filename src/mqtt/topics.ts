@@ -17,6 +17,10 @@ export type ParsedTopic =
   | { type: 'state'; device: DeviceRef }
   | { type: 'sensors'; host: string }
   | { type: 'result'; device: DeviceRef }
+  /** `<base>/host/<host>/vm/<guest>` (retained state), its `/set` and its `/result`. */
+  | { type: 'vm-state'; host: string; vm: string }
+  | { type: 'vm-command'; host: string; vm: string }
+  | { type: 'vm-result'; host: string; vm: string }
   /** `<base>/outage` (retained state), `<base>/outage/result`, `<base>/event`: what a remote client reads of the outage. */
   | { type: 'outage' }
   | { type: 'outage-result' }
@@ -33,6 +37,10 @@ export interface Topics {
   ups(id: string): string;
   host(id: string): string;
   hostSensors(id: string): string;
+  /** A guest of a host's hypervisor: its retained state, where it takes commands, where results go. */
+  vm(host: string, guest: string): string;
+  vmSet(host: string, guest: string): string;
+  vmResult(host: string, guest: string): string;
   /** Where a device takes commands. */
   set(device: DeviceRef): string;
   /** Where a device's command results go (also when the requester gave a response topic). */
@@ -59,6 +67,10 @@ export function createTopics(base = 'blackstart'): Topics {
     if (!DEVICE_ID.test(id)) throw new Error(`invalid ${kind} id "${id}" for an MQTT topic`);
     return [base, kind, id, ...rest].join('/');
   };
+  const vm = (host: string, guest: string, ...rest: string[]): string => {
+    if (!DEVICE_ID.test(guest)) throw new Error(`invalid guest id "${guest}" for an MQTT topic`);
+    return dev('host', host, 'vm', guest, ...rest);
+  };
   const agent = (id: string, ...rest: string[]): string => {
     if (!DEVICE_ID.test(id)) throw new Error(`invalid agent id "${id}" for an MQTT topic`);
     return [base, 'agent', id, ...rest].join('/');
@@ -74,13 +86,16 @@ export function createTopics(base = 'blackstart'): Topics {
     ups: (id) => dev('ups', id),
     host: (id) => dev('host', id),
     hostSensors: (id) => dev('host', id, 'sensors'),
+    vm: (host, guest) => vm(host, guest),
+    vmSet: (host, guest) => vm(host, guest, 'set'),
+    vmResult: (host, guest) => vm(host, guest, 'result'),
     set: (device) => dev(device.kind, device.id, 'set'),
     result: (device) => dev(device.kind, device.id, 'result'),
     agentState: (id) => agent(id),
     agentSet: (id) => agent(id, 'set'),
     agentResult: (id) => agent(id, 'result'),
     agentFilters: [`${base}/agent/+`, `${base}/agent/+/result`],
-    commandFilters: [`${base}/host/+/set`, `${base}/ups/+/set`, `${base}/outage/set`],
+    commandFilters: [`${base}/host/+/set`, `${base}/ups/+/set`, `${base}/host/+/vm/+/set`, `${base}/outage/set`],
     remoteFilters: [`${base}/bridge/state`, `${base}/ups/+`, `${base}/host/+`, `${base}/host/+/sensors`, `${base}/host/+/result`, `${base}/outage`, `${base}/outage/result`, `${base}/event`],
     parse(topic) {
       if (!topic.startsWith(prefix)) return null;
@@ -98,6 +113,12 @@ export function createTopics(base = 'blackstart'): Topics {
         if (parts.length === 2) return { type: 'state', device: { kind, id } };
         if (parts.length === 3 && kind === 'host' && leaf === 'sensors') return { type: 'sensors', host: id };
         if (parts.length === 3 && leaf === 'result') return { type: 'result', device: { kind, id } };
+      }
+      const guest = parts[3];
+      if (kind === 'host' && id !== undefined && leaf === 'vm' && guest !== undefined && DEVICE_ID.test(id) && DEVICE_ID.test(guest)) {
+        if (parts.length === 4) return { type: 'vm-state', host: id, vm: guest };
+        if (parts.length === 5 && parts[4] === 'set') return { type: 'vm-command', host: id, vm: guest };
+        if (parts.length === 5 && parts[4] === 'result') return { type: 'vm-result', host: id, vm: guest };
       }
       if (kind === 'agent' && id !== undefined && DEVICE_ID.test(id)) {
         if (parts.length === 2) return { type: 'agent-state', agent: id };

@@ -3,7 +3,7 @@
  * `v` so a controller never misreads a file written by a newer version of itself.
  */
 import { BlackstartError } from '../core/errors';
-import { DEVICE_ID, HOST_ACTIONS, OUTAGE_PHASES, type HostAction, type OutagePhase } from '../core/state';
+import { NODE_ID, OUTAGE_PHASES, STEP_ACTIONS, type OutagePhase, type StepAction } from '../core/state';
 
 export const JOURNAL_VERSION = 1;
 
@@ -19,7 +19,7 @@ interface Base {
 
 interface StepFields {
   host: string;
-  action: HostAction;
+  action: StepAction;
 }
 
 interface DoneFields extends StepFields {
@@ -101,8 +101,8 @@ function validateRecord(value: unknown, fail: (what: string) => Error): JournalR
     if (typeof n !== 'number' || !Number.isFinite(n) || n < 0) throw fail(`${field(name)} must be a number >= 0`);
   };
   const hostId = (name: string, h: unknown): void => {
-    if (typeof h !== 'string' || !DEVICE_ID.test(h)) {
-      throw fail(`${field(name)} ${JSON.stringify(h)} is not a device id`);
+    if (typeof h !== 'string' || !NODE_ID.test(h)) {
+      throw fail(`${field(name)} ${JSON.stringify(h)} is not a host id or <host>/<guest>`);
     }
   };
   const oneOf = (name: string, allowed: readonly string[]): void => {
@@ -124,12 +124,12 @@ function validateRecord(value: unknown, fail: (what: string) => Error): JournalR
     case 'step_intent':
     case 'restore_step_intent':
       hostId('host', o.host);
-      oneOf('action', HOST_ACTIONS);
+      oneOf('action', STEP_ACTIONS);
       break;
     case 'step_done':
     case 'restore_step_done':
       hostId('host', o.host);
-      oneOf('action', HOST_ACTIONS);
+      oneOf('action', STEP_ACTIONS);
       if (typeof o.ok !== 'boolean') throw fail(`${field('ok')} must be true or false`);
       optStr('error');
       optStr('verified_by');

@@ -3,13 +3,13 @@
  * what was commanded, what is in doubt, and what still has to be brought back.
  */
 import { BlackstartError } from '../core/errors';
-import type { HostAction, OutagePhase } from '../core/state';
+import type { OutagePhase, StepAction } from '../core/state';
 import type { JournalRecord, OutageResult } from './journal-records';
 
 export type Stage = 'shutdown' | 'restore';
 
 export interface CommandedStep {
-  action: HostAction;
+  action: StepAction;
   done: boolean;
   ok?: boolean;
   error?: string;
@@ -19,7 +19,7 @@ export interface CommandedStep {
 export interface UncertainStep {
   stage: Stage;
   host: string;
-  action: HostAction;
+  action: StepAction;
   /** When the intent was written; the command may or may not have left before the crash. */
   at: number;
 }
@@ -49,7 +49,7 @@ export class JournalState {
   private intentAt = new Map<string, number>();
 
   /** True when this action was ever journalled as about to be sent to this host in this outage. */
-  wasCommanded(host: string, action: HostAction, stage: Stage = 'shutdown'): boolean {
+  wasCommanded(host: string, action: StepAction, stage: Stage = 'shutdown'): boolean {
     return this.sent.has(key(stage, host, action));
   }
 

@@ -13,7 +13,7 @@ import { BlackstartError, toBlackstartError } from '../core/errors';
 import type { Hub } from '../core/hub';
 import { silentLogger, type Logger } from '../core/logger';
 import { isOnBattery, type HostState, type OutagePhase, type OutageState, type PlanStep, type UpsState, type UpsStatus } from '../core/state';
-import { isUp, wasRunning } from './host-facts';
+import { guestNodeId, nodeFacts, nodeRef, toPlanGuest, type GuestPolicy } from './nodes';
 import type { OutageJournal, OutageResult } from './journal';
 import type { LearnedDurations } from './learned';
 import { budgetWarning, fitBudget, planShutdown, shouldStart, toPlanHost, toPlanSteps, type PlanHost, type ShutdownPlan } from './planner';
@@ -27,6 +27,8 @@ export interface OrchestratorOptions {
   policy: OutagePolicy;
   /** Every host's `outage:` block, by id. */
   hosts: Readonly<Record<string, HostOutagePolicy>>;
+  /** Every guest of the hosts' hypervisors, by node id (`<host>/<guest>`). */
+  guests?: Readonly<Record<string, GuestPolicy>>;
   /** The UPS that feeds the hosts. */
   ups: string;
   journal: OutageJournal;
@@ -240,7 +242,7 @@ export class Orchestrator {
       if (ups.status === 'online' && !this.window && this.o.policy.onPowerBack === 'stop') this.shutdown?.stopStarting('mains power came back');
       else if (isOnBattery(ups.status)) this.watchBudget(ups);
     } else if (this.phase === 'down') {
-      if (isOnBattery(ups.status) && !this.aborted && this.leftRunning.some((h) => isUp(this.hub.host(h) as HostState))) {
+      if (isOnBattery(ups.status) && !this.aborted && this.leftRunning.some((h) => nodeFacts(this.hub, h).up)) {
         // Hosts left running (power came back mid-plan) face a new cut: plan again.
         this.enterOnBattery(now);
       } else if (this.restoreGateOpen(ups, now)) {
@@ -266,7 +268,7 @@ export class Orchestrator {
     this.shutdown = null;
     this.aborted = false;
     this.overBudgetSent = false;
-    this.runningAtLoss = new Set(this.hostIds().filter((h) => wasRunning(this.hub.host(h) as HostState)));
+    this.runningAtLoss = new Set(this.nodeIds().filter((h) => nodeFacts(this.hub, h).wasRunning));
     const ups = this.hub.ups(this.o.ups) as UpsState;
     if (ups.runtimeS !== null) {
       const warning = budgetWarning(this.plan(), { runtimeS: ups.runtimeS, reserveMs: this.o.policy.reserve, planTrigger: this.o.policy.trigger.plan === true });
@@ -287,7 +289,7 @@ export class Orchestrator {
   private async beginOutage(reason: string, trigger: string): Promise<void> {
     const now = this.clock.now();
     const id = `${new Date(now).toISOString().replace(/[-:.]/g, '')}-${randomBytes(3).toString('hex')}`;
-    const running = new Set([...this.runningAtLoss, ...this.hostIds().filter((h) => wasRunning(this.hub.host(h) as HostState))]);
+    const running = new Set([...this.runningAtLoss, ...this.nodeIds().filter((h) => nodeFacts(this.hub, h).wasRunning)]);
     await this.o.journal.append({ kind: 'outage_started', outage_id: id, ups: this.o.ups, reason, running_before: [...running].sort() });
     await this.o.journal.append({ kind: 'phase', outage_id: id, phase: 'shutting_down' });
     this.outageId = id;
@@ -316,6 +318,7 @@ export class Orchestrator {
       outageId: this.outageId as string,
       plan,
       hosts,
+      guests: this.guestMap(),
       runningBefore,
       startedAt: this.startedAt ?? this.clock.now(),
       onChange: () => this.publish(),
@@ -350,16 +353,25 @@ export class Orchestrator {
     const ids = new Set(js.toRestore());
     for (const [id, h] of Object.entries(this.o.hosts)) if (h.alwaysOn) ids.add(id);
     for (const [id, h] of Object.entries(this.o.hosts)) if (h.leaveRunning) ids.delete(id);
+    const guests = this.guestMap();
+    for (const [id, g] of guests) {
+      if (g.start === 'none') ids.delete(id);
+      // Only on a host that is coming back (or never left): nobody would start the host for it.
+      else if (g.start === 'always' && (ids.has(g.host) || nodeFacts(this.hub, g.host).up)) ids.add(id);
+    }
     const restore = this.o.policy.restore;
     const run = new RestoreRun({
       hub: this.hub,
       journal: this.o.journal,
       log: this.log.child({ outage: this.outageId }),
       outageId: this.outageId as string,
-      hosts: [...ids].filter((id) => this.o.hosts[id]).map((id) => {
-        const h = this.o.hosts[id] as HostOutagePolicy;
-        return { id, dependsOn: h.dependsOn, bootWithinMs: h.bootWithin ?? restore.bootWithin };
+      hosts: [...ids].flatMap((id) => {
+        const g = guests.get(id);
+        if (g) return [{ id, dependsOn: [g.host, ...g.dependsOn], bootWithinMs: g.startWithin }];
+        const h = this.o.hosts[id];
+        return h ? [{ id, dependsOn: h.dependsOn, bootWithinMs: h.bootWithin ?? restore.bootWithin }] : [];
       }),
+      guests,
       retries: restore.retries,
       servicesWithinMs: restore.servicesWithin,
       checkEveryMs: restore.checkEvery,
@@ -478,8 +490,24 @@ export class Orchestrator {
     return Object.keys(this.o.hosts).filter((id) => this.hub.has('host', id));
   }
 
+  /** Hosts, then the guests of their hypervisors that the hub knows. */
+  private nodeIds(): string[] {
+    return [...this.hostIds(), ...this.guestMap().keys()];
+  }
+
+  private guestMap(): Map<string, GuestPolicy> {
+    const out = new Map<string, GuestPolicy>();
+    for (const [id, g] of Object.entries(this.o.guests ?? {})) {
+      if (this.hub.has('host', g.host) && this.hub.vm(g.host, g.guest)) out.set(id, g);
+    }
+    return out;
+  }
+
   private planHosts(): PlanHost[] {
-    return this.hostIds().map((id) => toPlanHost(id, this.o.hosts[id] as HostOutagePolicy, this.o.learned?.shutdownMs(id) ?? null));
+    const learned = (id: string): number | null => this.o.learned?.shutdownMs(id) ?? null;
+    const hosts = this.hostIds().map((id) => toPlanHost(id, this.o.hosts[id] as HostOutagePolicy, learned(id)));
+    const guests = [...this.guestMap()].map(([id, g]) => toPlanGuest(id, g, this.o.hosts[g.host]?.leaveRunning ?? false, learned(id)));
+    return [...hosts, ...guests];
   }
 
   private publish(): void {

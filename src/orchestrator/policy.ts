@@ -6,7 +6,7 @@
  * lists the NAS it mounts; the hypervisor and the NAS list nothing.
  */
 import { z } from 'zod';
-import { DEVICE_ID } from '../core/state';
+import { DEVICE_ID, NODE_ID } from '../core/state';
 import { duration, percent, section, writablePath } from '../config/fields';
 import { cronError } from './schedule';
 
@@ -24,7 +24,7 @@ export const DEFAULT_SHUTDOWN_TAKES_MS = 60_000;
 /** Slack on top of twice the expected duration before a graceful shutdown is given up on. */
 export const ESCALATE_MARGIN_MS = 30_000;
 
-const hostId = z.string().regex(DEVICE_ID, 'a host id: lowercase letters, digits, "_" and "-"');
+const hostId = z.string().regex(NODE_ID, 'a host id (lowercase letters, digits, "_" and "-"), or <host>/<guest> for a guest');
 
 /** One service that must answer after a restore: a TCP port, or an HTTP(S) URL. */
 export const serviceCheckSchema = section({

@@ -7,10 +7,11 @@
 import type { Hub } from '../core/hub';
 import type { Clock, TimerHandle } from '../core/clock';
 import type { Logger } from '../core/logger';
-import type { HostAction, HostState, PlanStep, StepState } from '../core/state';
+import type { HostAction, HostState, PlanStep, StepAction, StepState } from '../core/state';
 import { formatDuration } from '../core/duration';
 import { toBlackstartError } from '../core/errors';
 import { isUp } from './host-facts';
+import { nodeFacts, nodeRef, type GuestPolicy } from './nodes';
 import type { JournalState, OutageJournal } from './journal';
 import { planRestore } from './planner';
 
@@ -42,6 +43,8 @@ export interface RestoreRunOptions {
   log: Logger;
   outageId: string;
   hosts: readonly RestoreHost[];
+  /** The guest nodes' policies, by node id (`<host>/<guest>`). */
+  guests?: ReadonlyMap<string, GuestPolicy>;
   retries: number;
   servicesWithinMs: number;
   checkEveryMs: number;
@@ -53,7 +56,7 @@ interface Step {
   host: RestoreHost;
   wave: number;
   state: StepState;
-  action: HostAction | 'none';
+  action: StepAction | 'none';
   started: number | null;
   finished: number | null;
   deadline: number | null;
@@ -75,7 +78,7 @@ export class RestoreRun {
   /** What the journal knew when this run began (a resumed restore). */
   private readonly prior: JournalState;
   /** Intents journalled without an outcome yet, by host. */
-  private readonly open = new Map<string, HostAction>();
+  private readonly open = new Map<string, StepAction>();
   private resolveDone!: (s: RestoreSummary) => void;
   readonly done: Promise<RestoreSummary>;
 
@@ -135,7 +138,8 @@ export class RestoreRun {
   }
 
   /** What a step that has not started will send first. */
-  private firstAction(host: string): HostAction {
+  private firstAction(host: string): StepAction {
+    if (nodeRef(host).kind === 'vm') return 'start';
     return this.o.hub.capabilities('host', host).includes('power_on') ? 'power_on' : 'wake';
   }
 
@@ -165,6 +169,8 @@ export class RestoreRun {
     const prior = this.prior.restoreCommanded.get(id);
     if (prior?.done && prior.ok) return null;
     if (prior && !prior.done) s.action = prior.action;
+    const guest = this.o.guests?.get(id);
+    if (guest) return this.runGuest(s, guest, prior);
 
     const caps = hub.capabilities('host', id);
     const order: HostAction[] = [];
@@ -216,6 +222,48 @@ export class RestoreRun {
     return failing;
   }
 
+  /** A guest: `start` through its hypervisor, which answers once the guest reads running. */
+  private async runGuest(s: Step, g: GuestPolicy, prior: { action: StepAction; done: boolean } | undefined): Promise<string | null> {
+    const { hub, journal, outageId } = this.o;
+    const id = s.host.id;
+    const up = (): boolean => nodeFacts(hub, id).up;
+    if (up()) {
+      if (!prior) this.o.log.info({ host: g.host, vm: g.guest }, 'guest already running; not commanded');
+      else await this.journalDone(id, prior.action, true, undefined, s, 'hypervisor');
+      return null;
+    }
+    let why = 'not started';
+    for (let attempt = 0; attempt <= this.o.retries; attempt++) {
+      if (this.cancelled) return 'cancelled';
+      if (attempt > 0) await this.sleep(this.o.checkEveryMs);
+      s.action = 'start';
+      s.deadline = this.clock.now() + g.startWithin;
+      this.o.onChange();
+      if (attempt === 0 && prior && !prior.done) {
+        this.o.log.warn({ host: g.host, vm: g.guest }, 'resuming: the start may have been sent before the restart; waiting, not resending');
+        if (await this.waitUntil(up, g.startWithin)) break;
+        why = `did not read running within ${formatDuration(g.startWithin)}`;
+        await this.journalDone(id, 'start', false, why, s);
+        continue;
+      }
+      await journal.append({ kind: 'restore_step_intent', outage_id: outageId, host: id, action: 'start' });
+      this.open.set(id, 'start');
+      if (this.cancelled) return 'cancelled';
+      const r = await hub.executeVm(g.host, g.guest, { action: 'start', id: `outage-${outageId}-${g.host}-${g.guest}-start-${attempt + 1}` });
+      if (r.ok) break;
+      why = `start failed: ${r.error?.message ?? '?'}`;
+      this.o.log.warn({ host: g.host, vm: g.guest, attempt: attempt + 1, err: why }, 'guest start attempt failed');
+      await this.journalDone(id, 'start', false, why, s);
+    }
+    if (!up()) {
+      const msg = `did not start after ${this.o.retries + 1} attempt(s): ${why}`;
+      hub.emitEvent({ type: 'vm_start_failed', host: g.host, vm: g.guest, message: `${id}: ${msg}` });
+      return msg;
+    }
+    await this.journalDone(id, 'start', true, undefined, s, 'hypervisor');
+    return null;
+  }
+
   private async checkServices(s: Step): Promise<string | null> {
     const id = s.host.id;
     if (this.o.services.names(id).length === 0) return null;
@@ -244,7 +292,7 @@ export class RestoreRun {
     return why;
   }
 
-  private async journalDone(host: string, action: HostAction, ok: boolean, error: string | undefined, s: Step, verifiedBy?: string): Promise<void> {
+  private async journalDone(host: string, action: StepAction, ok: boolean, error: string | undefined, s: Step, verifiedBy?: string): Promise<void> {
     if (this.open.get(host) !== action) return;
     this.open.delete(host);
     await this.o.journal.append({
@@ -261,21 +309,28 @@ export class RestoreRun {
 
   /** Resolves true as soon as the host's state satisfies `pred`, false after `ms`. */
   private waitFor(host: string, pred: (s: HostState) => boolean, ms: number): Promise<boolean> {
+    return this.waitUntil(() => pred(this.o.hub.host(host) as HostState), ms);
+  }
+
+  /** Resolves true as soon as `check` holds after a host or guest change, false after `ms`. */
+  private waitUntil(check: () => boolean, ms: number): Promise<boolean> {
     const hub = this.o.hub;
-    if (pred(hub.host(host) as HostState)) return Promise.resolve(true);
+    if (check()) return Promise.resolve(true);
     return new Promise((resolve) => {
-      const onHost = (id: string, st: HostState): void => {
-        if (id === host && pred(st)) end(true);
+      const onChange = (): void => {
+        if (check()) end(true);
       };
       const end = (ok: boolean): void => {
         this.clock.clearTimeout(timer);
-        hub.off('host', onHost);
+        hub.off('host', onChange);
+        hub.off('vm', onChange);
         this.waits.delete(cancel);
         resolve(ok);
       };
       const cancel = (): void => end(false);
       this.waits.add(cancel);
-      hub.on('host', onHost);
+      hub.on('host', onChange);
+      hub.on('vm', onChange);
       const timer: TimerHandle = this.clock.setTimeout(() => end(false), ms);
     });
   }

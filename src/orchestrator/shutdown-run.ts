@@ -8,10 +8,10 @@
 import type { CommandResult, Hub } from '../core/hub';
 import type { Clock, TimerHandle } from '../core/clock';
 import type { Logger } from '../core/logger';
-import type { HostAction, HostState, PlanStep, StepState } from '../core/state';
+import { isVmDown, type HostState, type PlanStep, type StepAction, type StepState, type VmState } from '../core/state';
 import { formatDuration } from '../core/duration';
 import { shutdownProof } from '../core/host-phase';
-import { isDown } from './host-facts';
+import { nodeFacts, nodeRef, type GuestPolicy } from './nodes';
 import type { OutageJournal, JournalState } from './journal';
 import type { PlanHost, ShutdownPlan } from './planner';
 
@@ -25,6 +25,8 @@ export interface ShutdownRunOptions {
   outageId: string;
   plan: ShutdownPlan;
   hosts: readonly PlanHost[];
+  /** The guest nodes' policies, by node id (`<host>/<guest>`). */
+  guests?: ReadonlyMap<string, GuestPolicy>;
   /** Hosts running when the outage began; the others are skipped unless they are up now. */
   runningBefore: ReadonlySet<string>;
   /** Sent to the UPS after the last host other than the controller: off unless configured. */
@@ -48,7 +50,7 @@ interface Step {
   /** Hosts that must be finished first. */
   after: string[];
   state: StepState;
-  action: HostAction;
+  action: StepAction;
   started: number | null;
   finished: number | null;
   deadline: number | null;
@@ -85,6 +87,10 @@ export class ShutdownRun {
   private resolveDone!: (s: ShutdownSummary) => void;
   readonly done: Promise<ShutdownSummary>;
   private readonly onHost = (id: string, s: HostState): void => this.observe(id, s);
+  private readonly onVm = (host: string, guest: string, v: VmState): void => {
+    const s = this.steps.get(`${host}/${guest}`);
+    if (s?.state === 'running' && !this.cancelled && isVmDown(v.state)) void this.succeed(s, 'hypervisor');
+  };
   /** What the journal knew when this run began: a resumed outage's commands and outcomes. */
   private readonly prior: JournalState;
 
@@ -137,6 +143,7 @@ export class ShutdownRun {
 
   start(): void {
     this.o.hub.on('host', this.onHost);
+    this.o.hub.on('vm', this.onVm);
     this.pump();
   }
 
@@ -160,6 +167,7 @@ export class ShutdownRun {
     this.resolveUpsOffWait?.();
     for (const s of this.steps.values()) this.clock.clearTimeout(s.timer);
     this.o.hub.off('host', this.onHost);
+    this.o.hub.off('vm', this.onVm);
   }
 
   /** Runtime is draining faster than planned: hosts past their expected time are powered off now. */
@@ -269,7 +277,6 @@ export class ShutdownRun {
 
   private async begin(s: Step): Promise<void> {
     const hub = this.o.hub;
-    const state = hub.host(s.host) as HostState;
     const prior = this.prior;
     const commanded = prior.commanded.get(s.host);
 
@@ -279,10 +286,13 @@ export class ShutdownRun {
     }
     if (commanded) return this.resume(s, prior, commanded.action);
 
-    if (isDown(state)) return this.finish(s, 'skipped', 'already down');
-    if (!this.o.runningBefore.has(s.host) && state.phase !== 'running') {
+    const facts = nodeFacts(hub, s.host);
+    if (facts.down) return this.finish(s, 'skipped', 'already down');
+    if (!this.o.runningBefore.has(s.host) && !facts.up) {
       return this.finish(s, 'skipped', 'was not running when the outage began');
     }
+    const guest = this.o.guests?.get(s.host);
+    if (guest) return this.beginGuest(s, guest);
     const caps = hub.capabilities('host', s.host);
     const action = caps.includes('shutdown') ? 'shutdown' : caps.includes('soft_off') ? 'soft_off' : null;
     if (!action) {
@@ -301,12 +311,25 @@ export class ShutdownRun {
     this.observe(s.host, hub.host(s.host) as HostState);
   }
 
+  /** A guest: its configured stop through the hypervisor, which answers once the guest is off or saved. */
+  private async beginGuest(s: Step, g: GuestPolicy): Promise<void> {
+    s.action = g.stop;
+    s.escalated = g.stop === 'off';
+    s.deadline = (s.started as number) + s.escalateMs;
+    this.o.onChange();
+    await this.o.journal.append({ kind: 'step_intent', outage_id: this.o.outageId, host: s.host, action: g.stop });
+    if (this.cancelled) return;
+    this.armDeadline(s);
+    this.o.log.info({ host: g.host, vm: g.guest, action: g.stop, deadline: new Date(s.deadline).toISOString() }, 'guest stop started');
+    void this.o.hub.executeVm(g.host, g.guest, { action: g.stop, id: `outage-${this.o.outageId}-${g.host}-${g.guest}` }).then((r) => this.onResult(s, g.stop, r));
+  }
+
   /** An intent with no outcome in the journal: the command may have left. Watch; do not resend. */
-  private resume(s: Step, prior: JournalState, action: HostAction): void {
+  private resume(s: Step, prior: JournalState, action: StepAction): void {
     const at = prior.uncertain().find((u) => u.stage === 'shutdown' && u.host === s.host)?.at ?? this.clock.now();
     s.action = action;
     s.started = at;
-    s.escalated = action === 'power_off';
+    s.escalated = action === 'power_off' || (action === 'off' && nodeRef(s.host).kind === 'vm');
     if (s.controller) {
       // We are running, so the controller's own shutdown is behind us (or never took): done.
       this.o.log.info({ host: s.host }, 'the controller was shutting itself down before the restart; counting it done');
@@ -317,14 +340,22 @@ export class ShutdownRun {
     this.o.log.warn({ host: s.host, action }, 'resuming: the command may have been sent before the restart; watching, not resending');
     this.armDeadline(s);
     this.o.onChange();
-    this.observe(s.host, this.o.hub.host(s.host) as HostState);
+    this.recheck(s);
   }
 
-  private onResult(s: Step, action: HostAction, r: CommandResult): void {
+  /** Whether the node is already proven down (a host's proof, or a guest read off or saved). */
+  private recheck(s: Step): void {
+    const ref = nodeRef(s.host);
+    if (ref.kind === 'host') return this.observe(s.host, this.o.hub.host(s.host) as HostState);
+    if (s.state === 'running' && nodeFacts(this.o.hub, s.host).down) void this.succeed(s, 'hypervisor');
+  }
+
+  private onResult(s: Step, action: StepAction, r: CommandResult): void {
     if (s.state !== 'running' || s.action !== action || this.cancelled) return;
     if (r.ok) {
       const by = typeof r.detail?.verified_by === 'string' ? r.detail.verified_by : undefined;
-      if (by === 'probe' || by === 'ipmi') return void this.succeed(s, by);
+      if (by === 'probe' || by === 'ipmi' || by === 'hypervisor') return void this.succeed(s, by);
+      if (r.detail?.already !== undefined) return void this.succeed(s, 'hypervisor');
       if (by === 'none') {
         // Nothing can prove it down: trust the method and give it its expected time.
         const wait = Math.max(0, (s.started as number) + s.expectedMs - this.clock.now());
@@ -335,6 +366,7 @@ export class ShutdownRun {
     }
     const why = `${action} failed: ${r.error?.message ?? 'unknown error'}`;
     if (r.error?.code === 'CANCELLED') return;
+    if (s.escalated) return void this.fail(s, why);
     void this.escalate(s, why);
   }
 
@@ -364,6 +396,8 @@ export class ShutdownRun {
     if (s.state !== 'running' || s.escalated) return;
     const hub = this.o.hub;
     if (!this.escalating) return this.fail(s, `${why}; the plan was aborted, so it is not powered off`);
+    const ref = nodeRef(s.host);
+    if (ref.kind === 'vm') return this.escalateGuest(s, ref.host, ref.guest, why);
     if (s.controller || !hub.capabilities('host', s.host).includes('power_off')) {
       return this.fail(s, s.controller ? why : `${why}; no BMC to power it off`);
     }
@@ -382,6 +416,25 @@ export class ShutdownRun {
     });
   }
 
+  /** A guest that would not stop in time is turned off through its hypervisor. */
+  private async escalateGuest(s: Step, host: string, guest: string, why: string): Promise<void> {
+    const hub = this.o.hub;
+    s.escalated = true;
+    hub.emitEvent({ type: 'escalation', host, vm: guest, message: `${s.host}: ${why}; turning it off through its hypervisor`, detail: { from: s.action, to: 'off' } });
+    await this.record(s, false, undefined, why);
+    s.action = 'off';
+    s.deadline = this.clock.now() + ESCALATION_GRACE_MS;
+    this.o.onChange();
+    await this.o.journal.append({ kind: 'step_intent', outage_id: this.o.outageId, host: s.host, action: 'off' });
+    if (this.cancelled) return;
+    this.armDeadline(s);
+    void hub.executeVm(host, guest, { action: 'off', id: `outage-${this.o.outageId}-${host}-${guest}-off` }, { urgent: true }).then((r) => {
+      if (s.state !== 'running' || s.action !== 'off') return;
+      if (r.ok) void this.succeed(s, 'hypervisor');
+      else void this.fail(s, `off failed: ${r.error?.message ?? '?'}`);
+    });
+  }
+
   private async succeed(s: Step, by: string): Promise<void> {
     if (s.state !== 'running') return;
     s.state = 'done'; // claimed now, so a second proof arriving during the write does nothing
@@ -394,7 +447,9 @@ export class ShutdownRun {
   private async fail(s: Step, why: string): Promise<void> {
     if (s.state !== 'running') return;
     s.state = 'failed';
-    this.o.hub.emitEvent({ type: 'host_shutdown_failed', host: s.host, message: `${s.host}: ${why}`, detail: { action: s.action } });
+    const ref = nodeRef(s.host);
+    if (ref.kind === 'vm') this.o.hub.emitEvent({ type: 'vm_stop_failed', host: ref.host, vm: ref.guest, message: `${s.host}: ${why}`, detail: { action: s.action } });
+    else this.o.hub.emitEvent({ type: 'host_shutdown_failed', host: s.host, message: `${s.host}: ${why}`, detail: { action: s.action } });
     await this.record(s, false, undefined, why);
     this.finish(s, 'failed', why);
   }
@@ -429,6 +484,7 @@ export class ShutdownRun {
     if (this.starting && all.some((s) => s.state === 'pending')) return;
     if (this.finale === 'running' || (this.finale === 'pending' && this.starting)) return;
     this.o.hub.off('host', this.onHost);
+    this.o.hub.off('vm', this.onVm);
     const of = (st: StepState): string[] => all.filter((s) => s.state === st).map((s) => s.host);
     this.resolveDone({ done: of('done'), failed: of('failed'), skipped: of('skipped'), notStarted: of('pending') });
   }

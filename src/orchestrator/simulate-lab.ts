@@ -4,6 +4,7 @@
  * machines that behave as the config says, and nothing on the network is touched.
  */
 import { simulatedHostSchema, type SimulatedHostConfig } from '../adapters/host/simulated/config';
+import { simulatedGuestSchema, type VmsConfig } from '../adapters/vm/config';
 import { simulatedUpsSchema, type SimulatedUpsConfig } from '../adapters/ups/simulated/config';
 import { outageUps, type Config, type HostConfig, type UpsConfig } from '../config/schema';
 import { formatDuration } from '../core/duration';
@@ -69,7 +70,7 @@ export function simulatedLab(config: Config, opts: { outageAtMs: number; restore
   const hosts: Record<string, HostConfig> = {};
   const abilities: Record<string, HostAbilities> = {};
   for (const [id, h] of Object.entries(config.hosts)) {
-    hosts[id] = { name: h.name, outage: h.outage, simulated: simulatedHost(h) } as HostConfig;
+    hosts[id] = { name: h.name, outage: h.outage, simulated: simulatedHost(h), ...(h.vms ? { vms: simulatedVms(h.vms) } : {}) } as HostConfig;
     abilities[id] = h.simulated
       ? { simulated: true, shutdown: true, powerOff: true, start: true }
       : { simulated: false, shutdown: Boolean(h.shutdown || h.ipmi), powerOff: Boolean(h.ipmi), start: Boolean(h.ipmi || h.wol) };
@@ -97,6 +98,13 @@ function simulatedHost(h: HostConfig): SimulatedHostConfig {
     shutdownTakes: h.outage.shutdownTakes ?? DEFAULT_SHUTDOWN_TAKES_MS,
     wakeTakes: h.outage.bootTakes ?? DEFAULT_BOOT_TAKES_MS,
   };
+}
+
+/** The same guests on a simulated hypervisor, stopping in their configured (or default) times. */
+function simulatedVms(v: VmsConfig): VmsConfig {
+  const guests: VmsConfig['guests'] = {};
+  for (const [id, g] of Object.entries(v.guests)) guests[id] = { ...g, config: undefined, simulated: g.simulated ?? simulatedGuestSchema.parse({}) };
+  return { pollEvery: v.pollEvery, simulated: {}, guests } as VmsConfig;
 }
 
 function pollIntervalOf(u: UpsConfig): number | undefined {

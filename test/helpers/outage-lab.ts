@@ -36,6 +36,8 @@ export interface LabHostSpec {
   ipmi?: IpmiSim;
   /** Extra lines for the host's `outage:` block (already indented by 6 spaces). */
   outage?: string[];
+  /** Extra sections of the host's block, e.g. `vms:` (already indented by 4 spaces). */
+  blocks?: string[];
 }
 
 export type LabEventKind = 'shutdown_cmd' | 'power_off' | 'power_on' | 'wol' | 'down' | 'up';
@@ -278,6 +280,7 @@ export function labConfig(o: LabConfigOptions): string {
       );
     }
     lines.push('    outage:', `      depends_on: [${(s.dependsOn ?? []).join(', ')}]`, '      shutdown_takes: 1s', ...(s.outage ?? []));
+    lines.push(...(s.blocks ?? []));
   }
   return lines.join('\n') + '\n';
 }

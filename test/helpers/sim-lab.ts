@@ -12,6 +12,7 @@ import { silentLogger } from '../../src/core/logger';
 import type { DeviceRef } from '../../src/core/state';
 import { MemoryJournal } from '../../src/orchestrator/journal';
 import { MemoryDurations } from '../../src/orchestrator/learned';
+import { guestPolicies } from '../../src/orchestrator/nodes';
 import { Orchestrator, type OrchestratorOptions } from '../../src/orchestrator/orchestrator';
 
 export interface Lab {
@@ -23,6 +24,8 @@ export interface Lab {
   events: BlackstartEvent[];
   /** Every command a device received, with the virtual time (ms since the lab started). */
   commands: { t: number; device: DeviceRef; action: string; result: CommandResult }[];
+  /** Every guest command: `t` when it was sent, `end` when it was over (guest actions wait for their outcome). */
+  vmCommands: { t: number; end: number; vm: string; action: string; result: CommandResult }[];
   t0: number;
   /** Seconds of virtual time. */
   advance(s: number): Promise<void>;
@@ -42,11 +45,14 @@ export async function startLab(yaml: string, opts: Partial<OrchestratorOptions> 
   const commands: Lab['commands'] = [];
   hub.on('event', (e) => events.push(e));
   hub.on('result', (device, result) => commands.push({ t: clock.now() - t0, device, action: result.action ?? '?', result }));
+  const vmCommands: Lab['vmCommands'] = [];
+  hub.on('vmResult', (host, guest, result) => vmCommands.push({ t: clock.now() - t0 - result.tookMs, end: clock.now() - t0, vm: `${host}/${guest}`, action: result.action ?? '?', result }));
   const hosts = Object.fromEntries(Object.entries(config.hosts).map(([id, h]) => [id, h.outage]));
   const orchestrator = new Orchestrator({
     hub,
     policy: config.outage,
     hosts,
+    guests: guestPolicies(config.hosts),
     ups: Object.keys(config.ups)[0] as string,
     journal,
     learned: new MemoryDurations(),
@@ -69,6 +75,7 @@ export async function startLab(yaml: string, opts: Partial<OrchestratorOptions> 
     orchestrator,
     events,
     commands,
+    vmCommands,
     t0,
     advance: (s) => clock.advance(s * 1000),
     sent: (action) => commands.filter((c) => c.device.kind === 'host' && c.action === action).map((c) => c.device.id),

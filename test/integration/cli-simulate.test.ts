@@ -71,6 +71,34 @@ describe('blackstart simulate', () => {
     expect(drawing).toContain('<g class="step restore skipped" data-host="controller">');
   });
 
+  it('runs examples/lab-vms.yaml: guests stop through their hypervisor before their host, and come back after it', async () => {
+    const svg = join(dir, 'vms.svg');
+    const r = await run(['simulate', '-c', example('lab-vms.yaml'), '--svg', svg]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const lines = r.stdout.split('\n');
+    const expected = [
+      /^05:00 {2}outage +shutdown plan started/,
+      /^05:00 {2}kvm1\/web +shutdown sent$/,
+      /^05:15 {2}kvm1\/web +down \(hypervisor\) after 15s$/,
+      /^05:15 {2}kvm1\/db +save sent$/,
+      /^05:35 {2}kvm1\/db +down \(hypervisor\) after 20s$/,
+      /^05:35 {2}kvm1 +shutdown sent$/,
+      /^\d\d:\d\d {2}kvm1 +(power_on|wake) sent$/,
+      /^\d\d:\d\d {2}kvm1 +up after/,
+      /^\d\d:\d\d {2}kvm1\/db +start sent$/,
+      /^\d\d:\d\d {2}kvm1\/web +start sent$/,
+      /^\d\d:\d\d {2}outage +restore over \(restored\)/,
+    ];
+    const at = expected.map((re) => lines.findIndex((l) => re.test(l)));
+    expect(expected.filter((_, i) => at[i] === -1)).toEqual([]);
+    expect(at).toEqual([...at].sort((a, b) => a - b));
+    // build is turned off at once and, with start: none, never started again.
+    expect(r.stdout).toMatch(/^05:00 {2}kvm1\/build +off sent$/m);
+    expect(r.stdout).not.toMatch(/kvm1\/build +start sent/);
+    expect(wellFormed(readFileSync(svg, 'utf8'))).toBeNull();
+  });
+
   it('--json prints the whole result with snake_case keys', async () => {
     const r = await run(['simulate', '-c', example('lab.yaml'), '--json']);
     expect(r.code).toBe(0);

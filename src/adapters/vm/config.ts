@@ -12,10 +12,9 @@
  */
 import { z } from 'zod';
 import { deviceMap, duration, section } from '../../config/fields';
+import { NODE_ID } from '../../core/state';
 import { sshShutdownSchema } from '../power/ssh-config';
 
-/** A plan node: a host id, or `<host>/<guest>` for a guest. */
-export const NODE_ID = /^[a-z0-9][a-z0-9_-]*(\/[a-z0-9][a-z0-9_-]*)?$/;
 
 export const VM_STOP_ACTIONS = ['save', 'shutdown', 'off'] as const;
 export const VM_START_POLICIES = ['none', 'if_running_before', 'always'] as const;
@@ -55,8 +54,8 @@ export const hypervSchema = section({
 /** For `npm start`, tests and `blackstart simulate`: guests that stop and start in set times. */
 export const simulatedGuestSchema = section({
   running: z.boolean().default(true),
-  stop_takes: duration().prefault('5s'),
-  save_takes: duration().prefault('3s'),
+  /** How long its stop takes; absent: the guest's stop_takes. */
+  stop_takes: duration().optional(),
   start_takes: duration().prefault('5s'),
   /** Accepts a graceful shutdown and never goes down (only `off` works). */
   ignores_shutdown: z.boolean().default(false),
@@ -67,6 +66,8 @@ export const vmGuestSchema = section({
   name: z.string().min(1).max(200).optional(),
   /** What an outage does to it: save its memory, shut its OS down, or cut it off. */
   stop: z.enum(VM_STOP_ACTIONS, { error: `stop is one of ${VM_STOP_ACTIONS.join(', ')}` }).default('shutdown'),
+  /** Expected time from the stop command until it is off or saved, for the plan. Absent: measured, else 30s. */
+  stop_takes: duration({ min: 0 }).optional(),
   /** When the stop has not finished by then, the guest is turned off (`off`). */
   stop_within: duration({ min: 1000 }).prefault('2m'),
   /** After a restore: never, only when it ran before the outage, or always. */
@@ -103,6 +104,9 @@ export const vmsSchema = section({
     if (v.xen && g.start !== 'none' && g.config === undefined && g.stop !== 'save') {
       ctx.addIssue({ code: 'custom', path: ['guests', id, 'config'], message: 'xl create needs the domain config file to start this guest again: give config (or start: none)' });
     }
+    if (g.stopTakes !== undefined && g.stopTakes > g.stopWithin) {
+      ctx.addIssue({ code: 'custom', path: ['guests', id, 'stop_within'], message: 'must not be shorter than stop_takes, or every stop would be forced' });
+    }
     if (!v.xen && g.config !== undefined) ctx.addIssue({ code: 'custom', path: ['guests', id, 'config'], message: 'config is the Xen domain file; this hypervisor is not xen' });
   }
 });
@@ -113,4 +117,7 @@ export type LibvirtConfig = z.output<typeof libvirtSchema>;
 export type XenConfig = z.output<typeof xenSchema>;
 export type HypervConfig = z.output<typeof hypervSchema>;
 export type VmStopAction = (typeof VM_STOP_ACTIONS)[number];
+/** Used when a guest gives no `stop_takes` and nothing has been measured yet. */
+export const DEFAULT_VM_STOP_TAKES_MS = 30_000;
+
 export type VmStartPolicy = (typeof VM_START_POLICIES)[number];

@@ -15,7 +15,22 @@ describe('topics', () => {
     expect(t.event).toBe('blackstart/event');
     expect(t.outageSet).toBe('blackstart/outage/set');
     expect(t.outageResult).toBe('blackstart/outage/result');
-    expect(t.commandFilters).toEqual(['blackstart/host/+/set', 'blackstart/ups/+/set', 'blackstart/outage/set']);
+    expect(t.commandFilters).toEqual(['blackstart/host/+/set', 'blackstart/ups/+/set', 'blackstart/host/+/vm/+/set', 'blackstart/outage/set']);
+  });
+
+  it("builds and parses a guest's topics under its host", () => {
+    expect(t.vm('hv1', 'web')).toBe('blackstart/host/hv1/vm/web');
+    expect(t.vmSet('hv1', 'web')).toBe('blackstart/host/hv1/vm/web/set');
+    expect(t.vmResult('hv1', 'web')).toBe('blackstart/host/hv1/vm/web/result');
+    expect(t.parse(t.vm('hv1', 'web'))).toEqual({ type: 'vm-state', host: 'hv1', vm: 'web' });
+    expect(t.parse(t.vmSet('hv1', 'web'))).toEqual({ type: 'vm-command', host: 'hv1', vm: 'web' });
+    expect(t.parse(t.vmResult('hv1', 'web'))).toEqual({ type: 'vm-result', host: 'hv1', vm: 'web' });
+    // A guest's command topic matches the bridge's guest filter and no host filter.
+    for (const bad of ['blackstart/host/hv1/vm', 'blackstart/host/hv1/vm/web/set/x', 'blackstart/host/hv1/vm/Web/set', 'blackstart/host/hv1/vms/web/set', 'blackstart/host/+/vm/web/set']) {
+      expect([bad, t.parse(bad)]).toEqual([bad, null]);
+    }
+    expect(() => t.vm('hv1', 'Bad Name')).toThrow('invalid guest id "Bad Name"');
+    expect(() => t.vmSet('h/1', 'web')).toThrow('invalid host id');
   });
 
   it('parses what it builds, and nothing else', () => {
