@@ -41,6 +41,14 @@ hosts:
       wake_takes: 300ms
   spare:
     simulated: {}
+  hv:
+    simulated: {}
+    vms:
+      simulated: {}
+      poll_every: 500ms
+      guests:
+        app: { name: "App Server", simulated: { stop_takes: 300ms, start_takes: 300ms } }
+        old: { simulated: { running: false } }
 `;
 
 export function bridgeContract(label: string, makeBroker: () => Promise<BrokerFixture>): void {
@@ -81,6 +89,24 @@ export function bridgeContract(label: string, makeBroker: () => Promise<BrokerFi
       }
       expect((await w.waitForTopic('blackstart/host/sleepy')).json()).toMatchObject({ phase: 'down', power: 'off', reachable: false });
       expect((await w.waitForTopic('blackstart/outage', (m) => m.retain)).json()).toMatchObject({ phase: 'normal', plan: [] });
+    });
+
+    it("a guest's state is retained under its host, and its /set takes guest actions", async () => {
+      const app1 = await w.waitForTopic('blackstart/host/hv/vm/app', (m) => m.retain);
+      expect(app1.json()).toEqual({ state: 'running', since: expect.stringMatching(/^\d{4}-/), last_error: null, name: 'App Server' });
+      expect((await w.waitForTopic('blackstart/host/hv/vm/old', (m) => m.retain)).json()).toMatchObject({ state: 'off' });
+      await w.publish('blackstart/host/hv/vm/app/set', JSON.stringify({ action: 'shutdown', id: 'g1' }));
+      const r = await w.waitForTopic('blackstart/host/hv/vm/app/result');
+      expect(r.json()).toMatchObject({ id: 'g1', action: 'shutdown', ok: true, detail: { verified_by: 'hypervisor', state: 'off' } });
+      await w.waitForTopic('blackstart/host/hv/vm/app', (m) => m.json().state === 'off');
+      expect((await w.waitForTopic('blackstart/event', (m) => m.json().type === 'vm_stopped')).json()).toMatchObject({ host: 'hv', vm: 'app' });
+      w.clear();
+      await w.publish('blackstart/host/hv/vm/ghost/set', JSON.stringify({ action: 'start', id: 'g2' }));
+      expect((await w.waitForTopic('blackstart/host/hv/vm/ghost/result')).json()).toMatchObject({ id: 'g2', ok: false, error: { code: 'NOT_FOUND', message: 'unknown guest "ghost" on host "hv" (have: app, old)' } });
+      await w.publish('blackstart/host/hv/vm/old/set', JSON.stringify({ action: 'reboot', id: 'g3' }));
+      expect((await w.waitForTopic('blackstart/host/hv/vm/old/result')).json()).toMatchObject({ id: 'g3', ok: false, error: { code: 'BAD_REQUEST' } });
+      await sleep(300);
+      expect(app.hub.vm('hv', 'old')?.state).toBe('off');
     });
 
     it('a command gets a result with its id, and the host follows', async () => {

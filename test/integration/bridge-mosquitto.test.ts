@@ -8,7 +8,7 @@ export const HUB_USER = { username: 'hub', password: 'hub-s3cret', acl: ['topic 
 export const CLIENT_USER = {
   username: 'client',
   password: 'client-s3cret',
-  acl: ['topic read blackstart/#', 'topic write blackstart/host/+/set', 'topic write blackstart/outage/set', 'topic readwrite replies/#'],
+  acl: ['topic read blackstart/#', 'topic write blackstart/host/+/set', 'topic write blackstart/host/+/vm/+/set', 'topic write blackstart/outage/set', 'topic readwrite replies/#'],
 };
 
 bridgeContract('a real Mosquitto (password auth + ACL)', async () => {
