@@ -4,6 +4,8 @@
  * a hung one is turned off at its deadline, and after the outage only the guests that ran
  * before (plus `always` ones) start again, after their host.
  */
+import { FakeClock } from '../../../src/core/clock';
+import { MemoryJournal } from '../../../src/orchestrator/journal';
 import { startLab, type Lab } from '../../helpers/sim-lab';
 
 const YAML = `
@@ -113,6 +115,30 @@ describe('orchestrator with guests', () => {
     for (const g of ['idle', 'batch']) expect([g, l.hub.vm('hv1', g)?.state]).toEqual([g, 'off']);
     expect(l.vmCommands.filter((c) => c.action === 'start').map((c) => c.vm).sort()).toEqual(['hv1/backup', 'hv1/db', 'hv1/hung', 'hv1/web']);
     expect(l.events.filter((e) => e.type === 'restore_finished').map((e) => e.detail?.result)).toEqual(['restored']);
+  });
+
+  it('resumes from the journal: a guest stop in doubt is watched, not sent again, and turned off at its deadline', async () => {
+    const clock = new FakeClock();
+    const journal = new MemoryJournal(clock);
+    // A controller killed just after sending web's shutdown (which, here, never reached it).
+    await journal.append({ kind: 'outage_started', outage_id: 'o1', ups: 'rack', reason: 'test', running_before: ['app', 'hv1', 'hv1/db', 'hv1/web'] });
+    await journal.append({ kind: 'phase', outage_id: 'o1', phase: 'shutting_down' });
+    await journal.append({ kind: 'step_intent', outage_id: 'o1', host: 'app', action: 'shutdown' });
+    await journal.append({ kind: 'step_done', outage_id: 'o1', host: 'app', action: 'shutdown', ok: true, took_ms: 4000 });
+    await journal.append({ kind: 'step_intent', outage_id: 'o1', host: 'hv1/web', action: 'shutdown' });
+    const yaml = YAML.replace('web:  { stop: shutdown,', 'web:  { stop: shutdown, stop_within: 30s,').replace('{ at: 10s, mains: "off" }', '{ at: 0s, mains: "off" }');
+    l = await startLab(yaml, { journal, clock });
+    expect(l.orchestrator.state.phase).toBe('shutting_down');
+    await l.advance(20);
+    expect(l.vmCommands.filter((c) => c.vm === 'hv1/web')).toEqual([]);
+    expect(l.hub.vm('hv1', 'web')?.state).toBe('running');
+    await l.advance(30);
+    // Its deadline counts from the journalled intent: off, never a second shutdown.
+    expect(l.vmCommands.filter((c) => c.vm === 'hv1/web').map((c) => c.action)).toEqual(['off']);
+    await l.advance(120);
+    expect(l.vmCommands.filter((c) => c.vm === 'hv1/db').map((c) => c.action)).toEqual(['save']);
+    expect(l.sent('shutdown')).toEqual(['hv1']);
+    expect(l.journal.records.filter((r) => r.kind === 'step_done' && r.host === 'hv1/web').map((r) => (r as { action: string }).action)).toEqual(['shutdown', 'off']);
   });
 
   it('refuses guest commands for unknown guests and actions with ok:false, and carries out known ones', async () => {
