@@ -5,10 +5,14 @@
  *   `exit-with <n> <text>`  prints <text> on stderr and exits <n>;
  *   `drop-connection`       kills its own sshd session, as a host that powers off at once would;
  *   `hang`                  waits until the client goes away.
+ * A test may also give canned replies for exact command strings (`startSshd({ replies })` or
+ * `server.reply()`): the script prints the reply's stdout and stderr and exits with its status,
+ * or, for `{ run: true }`, runs that one command for real as the test user (a virsh session on
+ * libvirt's test driver, say). Commands without a reply behave as before.
  * Needs root: it creates the user `bs-ssh-test` once and sets a fresh password on every start.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -46,14 +50,42 @@ export interface SshServer {
   readonly password: string;
   /** The commands the ForceCommand script recorded, oldest first. */
   commands(): string[];
+  /** Sets (or replaces) the canned reply to exactly `command`; takes effect for the next session. */
+  reply(command: string, reply: string | CannedReply): void;
   /** sshd's own log (LogLevel VERBOSE), for failure messages. */
   log(): string;
   stop(): Promise<void>;
 }
 
+/** What the ForceCommand answers to one exact command. A string is its stdout, with status 0. */
+export interface CannedReply {
+  stdout?: string;
+  stderr?: string;
+  /** Exit status; 0 when absent. */
+  exit?: number;
+  /** Run the command for real through /bin/sh (as the test user) instead of answering. */
+  run?: boolean;
+}
+
+export interface SshdOptions {
+  /** Canned replies by exact command string. */
+  replies?: Record<string, string | CannedReply>;
+}
+
 const FAKE_SHUTDOWN = `#!/bin/sh
 # ForceCommand: record the requested command instead of running it.
 printf '%s\\n' "$SSH_ORIGINAL_COMMAND" >> "$(dirname "$0")/commands.log"
+# Canned replies: replies/<id>.cmd holds the exact command; .out/.err/.code the answer, .run "run it".
+for f in "$(dirname "$0")"/replies/*.cmd; do
+  [ -e "$f" ] || continue
+  if printf '%s' "$SSH_ORIGINAL_COMMAND" | cmp -s - "$f"; then
+    r=\${f%.cmd}
+    [ -e "$r.run" ] && exec /bin/sh -c "$SSH_ORIGINAL_COMMAND"
+    [ -e "$r.out" ] && cat "$r.out"
+    [ -e "$r.err" ] && cat "$r.err" >&2
+    exit "$(cat "$r.code")"
+  fi
+done
 case "$SSH_ORIGINAL_COMMAND" in
   exit-with\\ *)
     set -- $SSH_ORIGINAL_COMMAND
@@ -75,7 +107,7 @@ esac
 echo "fake: would run: $SSH_ORIGINAL_COMMAND"
 `;
 
-export async function startSshd(): Promise<SshServer> {
+export async function startSshd(opts: SshdOptions = {}): Promise<SshServer> {
   const dir = mkdtempSync(join(tmpdir(), 'bs-sshd-'));
   // The ForceCommand script runs as the test user and must reach its log.
   chmodSync(dir, 0o755);
@@ -106,6 +138,20 @@ export async function startSshd(): Promise<SshServer> {
   const commandLog = join(dir, 'commands.log');
   writeFileSync(commandLog, '');
   chmodSync(commandLog, 0o666);
+  const repliesDir = join(dir, 'replies');
+  mkdirSync(repliesDir, { mode: 0o755 });
+  const setReply = (command: string, reply: string | CannedReply): void => {
+    const r = typeof reply === 'string' ? { stdout: reply } : reply;
+    const base = join(repliesDir, createHash('sha256').update(command).digest('hex').slice(0, 32));
+    for (const ext of ['.cmd', '.out', '.err', '.code', '.run']) rmSync(base + ext, { force: true });
+    if (r.run) writeFileSync(`${base}.run`, '', { mode: 0o644 });
+    if (r.stdout !== undefined) writeFileSync(`${base}.out`, r.stdout, { mode: 0o644 });
+    if (r.stderr !== undefined) writeFileSync(`${base}.err`, r.stderr, { mode: 0o644 });
+    writeFileSync(`${base}.code`, `${r.exit ?? 0}\n`, { mode: 0o644 });
+    // Last: the script matches on .cmd, so it never sees a half-written reply.
+    writeFileSync(`${base}.cmd`, command, { mode: 0o644 });
+  };
+  for (const [command, reply] of Object.entries(opts.replies ?? {})) setReply(command, reply);
 
   const port = await freePort();
   const config = join(dir, 'sshd_config');
@@ -158,6 +204,7 @@ export async function startSshd(): Promise<SshServer> {
       readFileSync(commandLog, 'utf8')
         .split('\n')
         .filter((l) => l !== ''),
+    reply: setReply,
     log: () => output,
     stop: async () => {
       if (sshd.exitCode === null && sshd.signalCode === null) {

@@ -5,15 +5,14 @@
  * A dry run connects, checks the host key and logs in, then stops without running anything: that
  * proves everything a real shutdown needs except the command's own permission (sudo).
  */
-import { readFile } from 'node:fs/promises';
 import type { Client, ClientChannel } from 'ssh2';
 import { BlackstartError, toBlackstartError } from '../../core/errors';
 import { silentLogger, type Logger } from '../../core/logger';
 import type { Secret } from '../../core/secret';
 import type { TcpConnector } from '../tcp';
-import { parseKnownHosts } from './known-hosts';
 import type { ShutdownMethod, ShutdownOutcome, ShutdownRunOptions, ShutdownStep } from './method';
-import { checkPrivateKey, openSession, where, type HostKeyCheck, type SessionCredentials, type SessionTarget } from './ssh-session';
+import { describeAuth, loadCredentials, loadHostKeyCheck } from './ssh-login';
+import { openSession, where, type SessionTarget } from './ssh-session';
 
 export type SshOs = 'linux' | 'macos' | 'windows';
 
@@ -66,7 +65,7 @@ export class SshShutdown implements ShutdownMethod {
   }
 
   describe(): string {
-    const auth = [this.#o.keyFile !== undefined ? `key ${this.#o.keyFile}` : '', this.#o.password !== undefined ? 'password' : ''].filter(Boolean).join(' + ');
+    const auth = describeAuth(this.#o);
     const hk = 'fingerprint' in this.#o.hostKey ? `host key ${this.#o.hostKey.fingerprint}` : `host key from ${this.#o.hostKey.knownHostsFile}`;
     return `ssh ${where(this.#target)} runs "${this.#o.command}" (${auth}; ${hk})`;
   }
@@ -103,7 +102,7 @@ export class SshShutdown implements ShutdownMethod {
 
     let client: Client | undefined;
     try {
-      const [check, creds] = await Promise.all([this.#hostKeyCheck(), this.#credentials()]);
+      const [check, creds] = await Promise.all([loadHostKeyCheck(this.#o.hostKey, this.#log), loadCredentials(this.#o)]);
       deadline.signal.throwIfAborted();
       const session = await openSession(this.#target, check, creds, {
         signal: deadline.signal,
@@ -137,25 +136,6 @@ export class SshShutdown implements ShutdownMethod {
       cancel?.removeEventListener('abort', onCancel);
       client?.end();
     }
-  }
-
-  async #hostKeyCheck(): Promise<HostKeyCheck> {
-    const hk = this.#o.hostKey;
-    if ('fingerprint' in hk) return { fingerprint: hk.fingerprint };
-    const text = await readText(hk.knownHostsFile, 'known_hosts file');
-    const { entries, issues } = parseKnownHosts(text);
-    for (const issue of issues) this.#log.warn({ file: hk.knownHostsFile, line: issue.line }, `known_hosts line skipped: ${issue.message}`);
-    return { knownHosts: entries, file: hk.knownHostsFile };
-  }
-
-  async #credentials(): Promise<SessionCredentials> {
-    const password = this.#o.password?.reveal();
-    if (this.#o.keyFile === undefined) return { ...(password !== undefined ? { password } : {}) };
-    const keyText = Buffer.from(await readText(this.#o.keyFile, 'private key file'));
-    const passphrase = this.#o.passphrase?.reveal();
-    const bad = checkPrivateKey(keyText, this.#o.keyFile, passphrase);
-    if (bad) throw bad;
-    return { privateKey: keyText, ...(passphrase !== undefined ? { passphrase } : {}), ...(password !== undefined ? { password } : {}) };
   }
 }
 
@@ -209,14 +189,6 @@ function execCommand(client: Client, command: string, w: string, signal: AbortSi
       });
     });
   });
-}
-
-async function readText(path: string, what: string): Promise<string> {
-  try {
-    return await readFile(path, 'utf8');
-  } catch (err) {
-    throw new BlackstartError('CONFIG', `cannot read the ${what} ${path} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, { cause: err });
-  }
 }
 
 function capped(text: string): string {

@@ -1,0 +1,91 @@
+/**
+ * libvirt through virsh: one interactive session per hypervisor (virsh-session.ts), on this
+ * machine or over ssh. `save` is a managed save, which `start` restores by itself.
+ */
+import { BlackstartError, toBlackstartError } from '../../core/errors';
+import { silentLogger, type Logger } from '../../core/logger';
+import type { LibvirtConfig } from './config';
+import type { GuestListing, GuestSpec, Hypervisor } from './hypervisor';
+import { shProgram, shQuote } from './sh-quote';
+import type { Transport } from './transport';
+import { parseVirshList, virshDomainCommand, virshError, VIRSH_LIST } from './virsh-codec';
+import { VirshSession } from './virsh-session';
+
+export interface LibvirtDeps {
+  /** Where virsh runs: this machine or the hypervisor over ssh (drivers.ts picks). */
+  transport: Transport;
+  log?: Logger;
+}
+
+/** The session's command: stderr merged so `error:` lines arrive in order with the output. */
+export function virshSessionCommand(cfg: Pick<LibvirtConfig, 'virsh' | 'uri'>): string {
+  return `${shProgram(cfg.virsh, 'virsh program')} -c ${shQuote(cfg.uri, 'libvirt URI')} 2>&1`;
+}
+
+export class LibvirtHypervisor implements Hypervisor {
+  readonly #where: string;
+  readonly #session: VirshSession;
+  readonly #transport: Transport;
+  readonly #log: Logger;
+
+  constructor(cfg: Pick<LibvirtConfig, 'virsh' | 'uri' | 'timeout'>, deps: LibvirtDeps) {
+    const via = deps.transport.describe();
+    this.#where = `libvirt ${cfg.uri}${via === 'local' ? '' : ` over ${via}`}`;
+    this.#transport = deps.transport;
+    this.#log = (deps.log ?? silentLogger()).child({ hypervisor: this.#where });
+    this.#session = new VirshSession({ transport: deps.transport, command: virshSessionCommand(cfg), timeoutMs: cfg.timeout, where: this.#where, log: this.#log });
+  }
+
+  describe(): string {
+    return this.#where;
+  }
+
+  /** Sessions started so far (1 until a timeout or an exit made a new one). */
+  get sessionsStarted(): number {
+    return this.#session.spawned;
+  }
+
+  async list(): Promise<GuestListing[]> {
+    const reply = await this.#session.exec(VIRSH_LIST);
+    if (reply.errors.length > 0) throw virshError(this.#where, VIRSH_LIST, undefined, reply.errors);
+    try {
+      return parseVirshList(reply.lines);
+    } catch (err) {
+      const e = toBlackstartError(err);
+      throw new BlackstartError(e.code, `${this.#where}: ${e.message}`, { cause: err });
+    }
+  }
+
+  shutdown(guest: GuestSpec): Promise<void> {
+    return this.#domain('shutdown', guest);
+  }
+
+  save(guest: GuestSpec): Promise<void> {
+    return this.#domain('managedsave', guest);
+  }
+
+  off(guest: GuestSpec): Promise<void> {
+    return this.#domain('destroy', guest);
+  }
+
+  start(guest: GuestSpec): Promise<void> {
+    return this.#domain('start', guest);
+  }
+
+  async close(): Promise<void> {
+    await this.#session.close();
+    await this.#transport.close();
+  }
+
+  async #domain(verb: 'shutdown' | 'managedsave' | 'destroy' | 'start', guest: GuestSpec): Promise<void> {
+    let command: string;
+    try {
+      command = virshDomainCommand(verb, guest.name);
+    } catch (err) {
+      throw new BlackstartError(toBlackstartError(err).code, `${this.#where}: ${(err as Error).message}`, { cause: err });
+    }
+    const reply = await this.#session.exec(command);
+    if (reply.errors.length > 0) throw virshError(this.#where, verb, guest.name, reply.errors);
+    this.#log.info({ guest: guest.name, verb }, 'virsh accepted');
+  }
+}

@@ -1,0 +1,187 @@
+/**
+ * A transport over one ssh2 connection, opened with the same mandatory host key check as the SSH
+ * shutdown method, kept open between commands (an outage may poll every few seconds, and a login
+ * costs a key exchange) and opened again when it drops. Each command is its own exec channel.
+ */
+import type { Client, ClientChannel } from 'ssh2';
+import { StringDecoder } from 'node:string_decoder';
+import { BlackstartError } from '../../core/errors';
+import { silentLogger, type Logger } from '../../core/logger';
+import type { TcpConnector } from '../tcp';
+import { describeAuth, loadCredentials, loadHostKeyCheck, type SshLogin } from '../power/ssh-login';
+import { openSession, where } from '../power/ssh-session';
+import { appendCapped, shown, type InteractiveChannel, type RunResult, type Transport } from './transport';
+
+export interface SshTransportOptions {
+  readonly login: SshLogin;
+  /** Connect plus login; each command has its own timeout. */
+  readonly loginTimeoutMs: number;
+  readonly connector?: TcpConnector;
+  readonly log?: Logger;
+}
+
+export class SshTransport implements Transport {
+  readonly #o: SshTransportOptions;
+  readonly #w: string;
+  readonly #log: Logger;
+  #client: Promise<Client> | undefined;
+  #closed = false;
+
+  constructor(opts: SshTransportOptions) {
+    if (opts.login.keyFile === undefined && opts.login.password === undefined) {
+      throw new BlackstartError('CONFIG', `ssh ${where(opts.login.target)}: give a key file, a password, or both`);
+    }
+    this.#o = opts;
+    this.#w = where(opts.login.target);
+    this.#log = (opts.log ?? silentLogger()).child({ transport: 'ssh', host: opts.login.target.host, port: opts.login.target.port });
+  }
+
+  describe(): string {
+    return `ssh ${this.#w}`;
+  }
+
+  /** For logs: how we log in, without a secret. */
+  describeLogin(): string {
+    const hk = this.#o.login.hostKey;
+    return `${describeAuth(this.#o.login)}; ${'fingerprint' in hk ? `host key ${hk.fingerprint}` : `host key from ${hk.knownHostsFile}`}`;
+  }
+
+  async run(command: string, timeoutMs: number): Promise<RunResult> {
+    const stream = await this.#exec(command);
+    return new Promise<RunResult>((resolve, reject) => {
+      let stdout = '';
+      let stderr = '';
+      const out = new StringDecoder('utf8');
+      const err = new StringDecoder('utf8');
+      let exit: { code: number | null; signal?: string } | undefined;
+      let timedOut = false;
+      const timer = setTimeout(() => {
+        timedOut = true;
+        // OpenSSH ignores most signal requests; closing the channel hangs up the remote command.
+        stream.signal('KILL');
+        stream.close();
+      }, timeoutMs);
+      stream.on('data', (d: Buffer) => (stdout = appendCapped(stdout, out.write(d))));
+      stream.stderr.on('data', (d: Buffer) => (stderr = appendCapped(stderr, err.write(d))));
+      stream.on('exit', (code: number | null, signal?: string) => (exit = { code, ...(signal ? { signal } : {}) }));
+      stream.on('close', () => {
+        clearTimeout(timer);
+        if (timedOut) return reject(new BlackstartError('TIMEOUT', `ssh ${this.#w}: command not done within ${timeoutMs} ms: ${shown(command)}`));
+        if (!exit) return reject(new BlackstartError('UNREACHABLE', `ssh ${this.#w}: the connection dropped before the command finished (${shown(command)})`));
+        resolve({ stdout: stdout + out.end(), stderr: stderr + err.end(), code: exit.code, ...(exit.signal ? { signal: exit.signal } : {}) });
+      });
+    });
+  }
+
+  async openChannel(command: string): Promise<InteractiveChannel> {
+    const stream = await this.#exec(command);
+    const decoder = new StringDecoder('utf8');
+    const dataFns: ((t: string) => void)[] = [];
+    const exitFns: ((why: string) => void)[] = [];
+    let exited: string | undefined;
+    let status = 'the channel closed';
+    const data = (d: Buffer): void => {
+      const text = decoder.write(d);
+      if (text) for (const fn of dataFns) fn(text);
+    };
+    stream.on('data', data);
+    stream.stderr.on('data', data);
+    stream.on('exit', (code: number | null, signal?: string) => (status = signal ? `killed by ${signal}` : `exited with status ${code}`));
+    stream.on('close', () => {
+      if (exited !== undefined) return;
+      exited = status;
+      for (const fn of exitFns) fn(status);
+    });
+    return {
+      write: (text) => {
+        if (exited === undefined) stream.write(text);
+      },
+      onData: (fn) => dataFns.push(fn),
+      onExit: (fn) => {
+        if (exited !== undefined) fn(exited);
+        else exitFns.push(fn);
+      },
+      kill: () => {
+        stream.signal('KILL');
+        stream.close();
+      },
+    };
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    const client = this.#client;
+    this.#client = undefined;
+    if (client) (await client.catch(() => undefined))?.end();
+  }
+
+  /**
+   * An exec channel on the shared connection. When the server refuses the channel because the
+   * connection died under us (and our close handler has not run yet), one fresh connection is
+   * tried: nothing ran, so trying again cannot run a command twice.
+   */
+  async #exec(command: string): Promise<ClientChannel> {
+    for (let attempt = 1; ; attempt++) {
+      const client = await this.#connection();
+      try {
+        return await new Promise<ClientChannel>((resolve, reject) => {
+          client.exec(command, (err, stream) => (err ? reject(err) : resolve(stream)));
+        });
+      } catch (err) {
+        this.#forget(client);
+        if (attempt >= 2) {
+          throw new BlackstartError('REFUSED', `ssh ${this.#w}: the server would not run a command: ${(err as Error).message}`, { cause: err });
+        }
+        this.#log.debug({ err: (err as Error).message }, 'exec refused; reconnecting once');
+      }
+    }
+  }
+
+  #forget(client: Client): void {
+    void this.#client?.then(
+      (c) => {
+        if (c === client) this.#client = undefined;
+      },
+      () => undefined,
+    );
+    client.end();
+  }
+
+  #connection(): Promise<Client> {
+    if (this.#closed) return Promise.reject(new BlackstartError('CANCELLED', `ssh ${this.#w}: the transport is closed`));
+    if (this.#client) return this.#client;
+    const opening = this.#open();
+    this.#client = opening;
+    opening.then(
+      (client) => {
+        const gone = (): void => {
+          if (this.#client === opening) this.#client = undefined;
+        };
+        client.on('close', gone);
+        client.on('end', gone);
+      },
+      () => {
+        if (this.#client === opening) this.#client = undefined;
+      },
+    );
+    return opening;
+  }
+
+  async #open(): Promise<Client> {
+    const { login, loginTimeoutMs } = this.#o;
+    const deadline = new AbortController();
+    const timer = setTimeout(() => deadline.abort(new BlackstartError('TIMEOUT', `ssh ${this.#w}: no login within ${loginTimeoutMs} ms`)), loginTimeoutMs);
+    try {
+      const [check, creds] = await Promise.all([loadHostKeyCheck(login.hostKey, this.#log), loadCredentials(login)]);
+      deadline.signal.throwIfAborted();
+      const session = await openSession(login.target, check, creds, {
+        signal: deadline.signal,
+        ...(this.#o.connector ? { connector: this.#o.connector } : {}),
+      });
+      this.#log.debug({ user: login.target.username, fingerprint: session.fingerprint }, 'ssh login accepted');
+      return session.client;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
