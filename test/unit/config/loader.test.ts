@@ -164,6 +164,20 @@ describe('config: documentation', () => {
     expect(config.homeassistant).toEqual({ discovery: true, prefix: 'homeassistant', exclude: [] });
   });
 
+  it('the example in the Virtual machines section of README.md is a valid config', () => {
+    const readme = readFileSync(join(repoRoot(), 'README.md'), 'utf8');
+    const block = /```yaml\n([\s\S]*?)```/.exec(readme.slice(readme.indexOf('## Virtual machines')))?.[1];
+    expect(block).toBeDefined();
+    const baseDir = mkdtempSync(join(tmpdir(), 'bs-readme-'));
+    mkdirSync(join(baseDir, 'keys'));
+    writeFileSync(join(baseDir, 'keys', 'kvm1_ed25519'), 'placeholder\n');
+    const { config } = parseConfig(block as string, { baseDir, env: { KVM1_BMC_PASSWORD: 'x', HYPERV_PASSWORD: 'y' } });
+    expect(config.hosts.kvm1?.vms?.guests.db).toMatchObject({ name: 'PostgreSQL 16', stop: 'save', stopTakes: 20_000, stopWithin: 120_000, start: 'if_running_before' });
+    expect(config.hosts.kvm1?.vms?.libvirt?.ssh).toMatchObject({ host: '10.0.0.50', username: 'blackstart' });
+    expect(config.hosts.xen1?.vms?.xen).toMatchObject({ saveDir: '/var/lib/xen/save', xl: 'xl' });
+    expect(config.hosts.hyperv1?.vms?.guests.dc).toMatchObject({ name: 'Domain Controller', start: 'always' });
+  });
+
   it('the example in the Outages section of README.md is a valid config', () => {
     const readme = readFileSync(join(repoRoot(), 'README.md'), 'utf8');
     const section = readme.slice(readme.indexOf('## Outages'));

@@ -171,7 +171,7 @@ describe('Journal', () => {
     const lines = (await fs.readFile(file, 'utf8')).split('\n');
     lines[1] = '{"v":1,"kind":"step_intent","outage_id":"o1","host":"NAS!","action":"shutdown","at":1}';
     await fs.writeFile(file, lines.join('\n'));
-    await expectError(openJournal(), 'PROTOCOL', /journal\.jsonl line 2: step_intent\.host "NAS!" is not a device id/);
+    await expectError(openJournal(), 'PROTOCOL', /journal\.jsonl line 2: step_intent\.host "NAS!" is not a host id or <host>\/<guest>/);
     const misspelt = lines.join('\n').replace('"NAS!"', '"nas"').replace('"kind":"step_done"', '"kind":"step_dune"');
     await fs.writeFile(file, misspelt);
     await expectError(openJournal(), 'PROTOCOL', /line 3: unknown kind "step_dune"/);
@@ -185,6 +185,25 @@ describe('Journal', () => {
     expect(aside).toBeDefined();
     expect(await fs.readFile(join(dir, 'state', aside ?? ''), 'utf8')).toContain('not json');
     expect(await fs.readFile(file, 'utf8')).toBe('');
+  });
+
+  it("keeps a guest's steps under its node id, with guest actions, and refuses a malformed node id", async () => {
+    const j = await openJournal();
+    await j.append({ kind: 'outage_started', outage_id: O, ups: 'rack', reason: 'test', running_before: ['hv1', 'hv1/db'] });
+    await j.append({ kind: 'step_intent', outage_id: O, host: 'hv1/db', action: 'save' });
+    await j.append({ kind: 'step_done', outage_id: O, host: 'hv1/db', action: 'save', ok: false, took_ms: 5, error: 'timeout' });
+    await j.append({ kind: 'step_intent', outage_id: O, host: 'hv1/db', action: 'off' });
+    await closeJournal(j);
+    const j2 = await openJournal();
+    const s = j2.replay();
+    expect([...s.runningBefore]).toEqual(['hv1', 'hv1/db']);
+    expect(s.uncertain()).toEqual([expect.objectContaining({ host: 'hv1/db', action: 'off' })]);
+    for (const host of ['hv1/db/x', 'hv1/', '/db', 'hv1/DB']) {
+      await expectError(j2.append({ kind: 'step_intent', outage_id: O, host, action: 'off' }), 'INTERNAL', /is not a host id or <host>\/<guest>/);
+    }
+    const bad = { kind: 'step_intent', outage_id: O, host: 'hv1/db', action: 'hibernate' } as unknown as JournalInput;
+    await expectError(j2.append(bad), 'INTERNAL', /step_intent\.action "hibernate" is not one of/);
+    await closeJournal(j2);
   });
 
   it('rejects records that break the outage sequence, without writing them', async () => {
