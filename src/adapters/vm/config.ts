@@ -34,6 +34,12 @@ export const libvirtSchema = section({
   virsh: z.string().regex(/^[^\s'"]+$/, 'a program path without spaces or quotes').default('virsh'),
   /** Longest a single virsh command may take (a save of a big guest takes a while). */
   timeout: duration({ min: 1000 }).prefault('5m'),
+  /**
+   * virsh sessions side by side: `managedsave` holds its session until the image is written, so
+   * guests saved in one wave need a session each to be saved in parallel. A `test:` URI always
+   * gets one, because the test driver's guests live inside one virsh process.
+   */
+  sessions: z.number().int().min(1).max(16).default(4),
 });
 
 export const xenSchema = section({

@@ -1,6 +1,8 @@
 /**
- * libvirt through virsh: one interactive session per hypervisor (virsh-session.ts), on this
- * machine or over ssh. `save` is a managed save, which `start` restores by itself.
+ * libvirt through virsh: interactive sessions (virsh-session.ts), on this machine or over ssh.
+ * `save` is a managed save, which `start` restores by itself. A command goes to the least busy of
+ * `sessions` sessions, so one guest's long save does not hold up the next guest's stop; a second
+ * session is only started when the first is busy.
  */
 import { BlackstartError, toBlackstartError } from '../../core/errors';
 import { silentLogger, type Logger } from '../../core/logger';
@@ -8,7 +10,7 @@ import type { LibvirtConfig } from './config';
 import type { GuestListing, GuestSpec, Hypervisor } from './hypervisor';
 import { shProgram, shQuote } from './sh-quote';
 import type { Transport } from './transport';
-import { parseVirshList, virshDomainCommand, virshError, VIRSH_LIST } from './virsh-codec';
+import { parseVirshList, virshDomainCommand, virshError, VIRSH_LIST, type VirshReply } from './virsh-codec';
 import { VirshSession } from './virsh-session';
 
 export interface LibvirtDeps {
@@ -24,16 +26,21 @@ export function virshSessionCommand(cfg: Pick<LibvirtConfig, 'virsh' | 'uri'>): 
 
 export class LibvirtHypervisor implements Hypervisor {
   readonly #where: string;
-  readonly #session: VirshSession;
+  readonly #sessions: { session: VirshSession; inflight: number }[] = [];
   readonly #transport: Transport;
   readonly #log: Logger;
 
-  constructor(cfg: Pick<LibvirtConfig, 'virsh' | 'uri' | 'timeout'>, deps: LibvirtDeps) {
+  constructor(cfg: Pick<LibvirtConfig, 'virsh' | 'uri' | 'timeout'> & Partial<Pick<LibvirtConfig, 'sessions'>>, deps: LibvirtDeps) {
     const via = deps.transport.describe();
     this.#where = `libvirt ${cfg.uri}${via === 'local' ? '' : ` over ${via}`}`;
     this.#transport = deps.transport;
     this.#log = (deps.log ?? silentLogger()).child({ hypervisor: this.#where });
-    this.#session = new VirshSession({ transport: deps.transport, command: virshSessionCommand(cfg), timeoutMs: cfg.timeout, where: this.#where, log: this.#log });
+    // The test driver keeps its guests inside one virsh process: a second session would see others.
+    const count = cfg.uri.startsWith('test:') ? 1 : (cfg.sessions ?? 1);
+    for (let i = 0; i < count; i++) {
+      const session = new VirshSession({ transport: deps.transport, command: virshSessionCommand(cfg), timeoutMs: cfg.timeout, where: this.#where, log: this.#log });
+      this.#sessions.push({ session, inflight: 0 });
+    }
   }
 
   describe(): string {
@@ -42,11 +49,11 @@ export class LibvirtHypervisor implements Hypervisor {
 
   /** Sessions started so far (1 until a timeout or an exit made a new one). */
   get sessionsStarted(): number {
-    return this.#session.spawned;
+    return this.#sessions.reduce((n, s) => n + s.session.spawned, 0);
   }
 
   async list(): Promise<GuestListing[]> {
-    const reply = await this.#session.exec(VIRSH_LIST);
+    const reply = await this.#exec(VIRSH_LIST);
     if (reply.errors.length > 0) throw virshError(this.#where, VIRSH_LIST, undefined, reply.errors);
     try {
       return parseVirshList(reply.lines);
@@ -73,8 +80,19 @@ export class LibvirtHypervisor implements Hypervisor {
   }
 
   async close(): Promise<void> {
-    await this.#session.close();
+    await Promise.all(this.#sessions.map((s) => s.session.close()));
     await this.#transport.close();
+  }
+
+  async #exec(command: string): Promise<VirshReply> {
+    // The least busy session; the first of equals, so a quiet hypervisor keeps one virsh running.
+    const pick = this.#sessions.reduce((best, s) => (s.inflight < best.inflight ? s : best));
+    pick.inflight++;
+    try {
+      return await pick.session.exec(command);
+    } finally {
+      pick.inflight--;
+    }
   }
 
   async #domain(verb: 'shutdown' | 'managedsave' | 'destroy' | 'start', guest: GuestSpec): Promise<void> {
@@ -84,7 +102,7 @@ export class LibvirtHypervisor implements Hypervisor {
     } catch (err) {
       throw new BlackstartError(toBlackstartError(err).code, `${this.#where}: ${(err as Error).message}`, { cause: err });
     }
-    const reply = await this.#session.exec(command);
+    const reply = await this.#exec(command);
     if (reply.errors.length > 0) throw virshError(this.#where, verb, guest.name, reply.errors);
     this.#log.info({ guest: guest.name, verb }, 'virsh accepted');
   }
