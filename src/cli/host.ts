@@ -123,7 +123,7 @@ function hostConfig(host: string, file: string | undefined): Config {
 }
 
 /** The config narrowed to one host and no UPS: a CLI action touches nothing else. */
-function only(config: Config, host: string): Config {
+export function only(config: Config, host: string): Config {
   return { ...config, ups: {}, hosts: { [host]: config.hosts[host] as Config['hosts'][string] } };
 }
 
@@ -145,11 +145,11 @@ function wholeNumber(text: string, option: string): number {
   return Number(text);
 }
 
-function logger(o: Common): Logger {
+export function logger(o: Common): Logger {
   return createLogger({ level: (o.logLevel as LogLevel | undefined) ?? 'warn', destination: process.stderr });
 }
 
-function fail(err: unknown): number {
+export function fail(err: unknown): number {
   process.stderr.write(`blackstart: ${err instanceof ConfigError ? err.message : toBlackstartError(err).message}\n`);
   return err instanceof ConfigError ? 1 : exitCodeFor(err);
 }

@@ -10,6 +10,7 @@ import { DEFAULT_SCAN_PORTS, scanCommand, type ScanCliOptions } from './scan';
 import { SIMULATE_HELP, simulateCommand, type SimulateCliOptions } from './simulate';
 import { upsListCommand, upsStatusCommand, type UpsStatusOptions } from './ups';
 import { version } from './version';
+import { vmCommand } from './vm';
 import { LIMITED_BROADCAST } from '../adapters/power/wol-config';
 
 export function buildProgram(): Command {
@@ -136,6 +137,18 @@ export function buildProgram(): Command {
     .option('--json', 'print the host state as JSON (as on blackstart/host/<host>)')
     .action(async (host: string, o: { config: string; json?: boolean }) => {
       process.exitCode = await probeCommand(host, { ...o, ...program.opts<{ logLevel?: string }>() });
+    });
+
+  program
+    .command('vm')
+    .description("a host's guests as its hypervisor reports them, or one guest action (start, shutdown, save, off), waiting for the outcome")
+    .argument('<host>', 'host id from the config (with a vms block)')
+    .argument('[guest]', 'guest id from the host\'s vms.guests')
+    .argument('[action]', 'start | shutdown | save | off')
+    .requiredOption('-c, --config <file>', 'YAML config file')
+    .option('--json', 'print JSON (as on blackstart/host/<host>/vm/<guest> and its /result)')
+    .action(async (host: string, guest: string | undefined, action: string | undefined, o: { config: string; json?: boolean }) => {
+      process.exitCode = await vmCommand(host, guest, action, { ...o, ...program.opts<{ logLevel?: string }>() });
     });
 
   program

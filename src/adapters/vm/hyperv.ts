@@ -16,6 +16,7 @@ export interface HypervDeps {
 }
 
 export class HypervHypervisor implements Hypervisor {
+  readonly listsAll = true;
   readonly #timeoutMs: number;
   readonly #where: string;
   readonly #transport: Transport;

@@ -19,11 +19,16 @@ export interface GuestSpec {
 }
 
 export interface Hypervisor {
+  /**
+   * Whether `list()` names every guest the hypervisor has, stopped ones included (libvirt, Hyper-V).
+   * Then a configured guest missing from it does not exist there; otherwise (xl) it is off.
+   */
+  readonly listsAll: boolean;
   /** For logs and errors, never with a secret: `libvirt qemu:///system over ssh root@hv1:22`. */
   describe(): string;
   /**
-   * Every guest the hypervisor knows, with its state. A guest missing from the list is off
-   * (xl lists only running domains). Rejects with a BlackstartError (UNREACHABLE, TIMEOUT, PROTOCOL).
+   * Every guest the hypervisor knows, with its state (for xl: the running ones and those with a
+   * saved image). Rejects with a BlackstartError (UNREACHABLE, TIMEOUT, PROTOCOL).
    */
   list(): Promise<GuestListing[]>;
   /** Asks the guest's OS to shut down; resolves once the hypervisor accepted the request. */

@@ -25,6 +25,7 @@ export function virshSessionCommand(cfg: Pick<LibvirtConfig, 'virsh' | 'uri'>): 
 }
 
 export class LibvirtHypervisor implements Hypervisor {
+  readonly listsAll = true;
   readonly #where: string;
   readonly #sessions: { session: VirshSession; inflight: number }[] = [];
   readonly #transport: Transport;

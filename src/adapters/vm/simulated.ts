@@ -24,6 +24,7 @@ export interface SimulatedHypervisorDeps {
 }
 
 export class SimulatedHypervisor implements Hypervisor {
+  readonly listsAll = true;
   private readonly guests = new Map<string, SimGuest>();
 
   constructor(

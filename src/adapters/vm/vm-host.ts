@@ -120,8 +120,11 @@ export class VmHost implements VmAdapter {
     try {
       const listed = new Map((await this.hv.list()).map((l) => [l.name, l.state]));
       for (const [id, g] of Object.entries(this.cfg.guests)) {
-        // Every driver lists what the hypervisor knows; xl knows only running domains.
-        ctx.update(id, { state: listed.get(g.name ?? id) ?? 'off', lastError: null });
+        const name = g.name ?? id;
+        const state = listed.get(name);
+        if (state !== undefined) ctx.update(id, { state, lastError: null });
+        else if (!this.hv.listsAll) ctx.update(id, { state: 'off', lastError: null });
+        else ctx.update(id, { state: 'unknown', lastError: `${this.hv.describe()} has no guest named "${name}"` });
       }
     } catch (err) {
       const e = toBlackstartError(err);

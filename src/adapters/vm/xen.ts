@@ -17,6 +17,8 @@ export interface XenDeps {
 type XenCfg = Pick<XenConfig, 'xl' | 'saveDir' | 'timeout'>;
 
 export class XenHypervisor implements Hypervisor {
+  /** xl lists running domains only: one it does not list is off. */
+  readonly listsAll = false;
   readonly #cfg: XenCfg;
   readonly #where: string;
   readonly #transport: Transport;
