@@ -31,7 +31,8 @@ export function discoveryDevices(config: Config, hub: Hub): { ups: DiscoveryUps[
     .filter((d) => !excluded.has(d.id) && config.hosts[d.id])
     .map((d) => {
       const h = config.hosts[d.id] as HostConfig;
-      return { id: d.id, name: d.name, model: hostModel(h), capabilities: hub.capabilities('host', d.id), probed: Boolean(h.simulated || h.probe) };
+      const guests = Object.entries(h.vms?.guests ?? {}).map(([id, g]) => ({ id, name: g.name ?? id, stop: g.stop }));
+      return { id: d.id, name: d.name, model: hostModel(h), capabilities: hub.capabilities('host', d.id), probed: Boolean(h.simulated || h.probe), guests };
     });
   return { ups, hosts };
 }

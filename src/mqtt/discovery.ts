@@ -21,6 +21,15 @@ export interface DiscoveryHost {
   capabilities: readonly string[];
   /** Something tells whether it answers (a probe, or the simulation); otherwise `reachable` stays null. */
   probed: boolean;
+  /** Guests of its hypervisor: a switch each, on the host's device. Absent: none. */
+  guests?: readonly DiscoveryGuest[];
+}
+
+export interface DiscoveryGuest {
+  id: string;
+  name: string;
+  /** What the switch's OFF sends: the guest's configured stop (`save`, `shutdown`, `off`). */
+  stop: string;
 }
 
 export interface DiscoveryContext {
@@ -153,6 +162,26 @@ export function hostMessages(ctx: DiscoveryContext, host: DiscoveryHost): Discov
         state_topic: stateTopic,
         // Shows the way it is heading: on while booting, off from the moment it starts shutting down.
         value_template: "{{ 'ON' if value_json.phase in ['running', 'waking'] else 'OFF' }}",
+        state_on: 'ON',
+        state_off: 'OFF',
+        optimistic: false,
+        retain: false,
+        device_class: 'switch',
+        ...availability,
+      }),
+    );
+  }
+
+  // A guest's switch: ON starts it, OFF stops it the way an outage would; the state is the
+  // hypervisor's reading, unknown while the hypervisor cannot be read.
+  for (const g of host.guests ?? []) {
+    out.push(
+      entity('switch', `vm_${g.id}`, `VM ${g.name}`, {
+        command_topic: ctx.topics.vmSet(host.id, g.id),
+        payload_on: action('start'),
+        payload_off: action(g.stop),
+        state_topic: ctx.topics.vm(host.id, g.id),
+        value_template: "{{ 'ON' if value_json.state in ['running', 'paused'] else ('None' if value_json.state == 'unknown' else 'OFF') }}",
         state_on: 'ON',
         state_off: 'OFF',
         optimistic: false,

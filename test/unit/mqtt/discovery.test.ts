@@ -7,12 +7,12 @@
 import { buildHub } from '../../../src/adapters/registry';
 import { parseConfig } from '../../../src/config/loader';
 import { BlackstartError } from '../../../src/core/errors';
-import { initialHostState, initialUpsState, type HostState, type UpsState } from '../../../src/core/state';
+import { initialHostState, initialUpsState, initialVmState, type HostState, type UpsState, type VmPower } from '../../../src/core/state';
 import { discoveryMessages, hostMessages, type DiscoveryContext, type DiscoveryHost, type DiscoveryMessage, type DiscoveryUps } from '../../../src/mqtt/discovery';
 import { DiscoveryPublisher } from '../../../src/mqtt/discovery-publisher';
 import { createDiscovery, discoveryDevices } from '../../../src/mqtt/discovery-setup';
 import type { IncomingMessage, MqttConnection, PublishOptions } from '../../../src/mqtt/connection';
-import { hostPayload, parseCommand, upsPayload } from '../../../src/mqtt/payloads';
+import { hostPayload, parseCommand, upsPayload, vmPayload } from '../../../src/mqtt/payloads';
 import { createDiscoveryTopics, createTopics } from '../../../src/mqtt/topics';
 import { silentLogger } from '../../../src/core/logger';
 import type { MqttBridge } from '../../../src/mqtt/bridge';
@@ -56,7 +56,11 @@ const UPS: DiscoveryUps = { id: 'main', name: 'Rack UPS', model: 'UPS via NUT' }
 const ALL = ['wake', 'shutdown', 'power_on', 'power_off', 'power_cycle', 'reset', 'soft_off'];
 const host = (id: string, capabilities: string[], probed = true): DiscoveryHost => ({ id, name: id.toUpperCase(), model: 'Server', capabilities, probed });
 const sample = (): DiscoveryMessage[] =>
-  discoveryMessages(ctx, { ups: [UPS], hosts: [host('nas', ALL), host('web-1', ['wake', 'shutdown']), host('probe-only', [])] });
+  discoveryMessages(ctx, { ups: [UPS], hosts: [host('nas', ALL), { ...host('web-1', ['wake', 'shutdown']), guests: GUESTS }, host('probe-only', [])] });
+const GUESTS = [
+  { id: 'db', name: 'PostgreSQL 16', stop: 'save' },
+  { id: 'web', name: 'web', stop: 'shutdown' },
+];
 
 const find = (msgs: DiscoveryMessage[], suffix: string): DiscoveryMessage => {
   const m = msgs.find((x) => x.topic.endsWith(`/${suffix}/config`));
@@ -192,6 +196,22 @@ describe('Home Assistant discovery configs', () => {
     expect(parseCommand(str(p.payload_off)).action).toBe('shutdown');
     const phases: [HostState['phase'], string][] = [['running', 'ON'], ['waking', 'ON'], ['shutting_down', 'OFF'], ['down', 'OFF'], ['unreachable', 'OFF']];
     for (const [phase, expected] of phases) expect([phase, renderTemplate(str(p.value_template), hostState({ phase }))]).toEqual([phase, expected]);
+  });
+
+  it("a guest's switch starts it and stops it the outage's way, on its host's device, following the hypervisor's state", () => {
+    const msgs = sample();
+    const p = find(msgs, 'host_web-1_vm_db').payload;
+    expect(p).toMatchObject({ name: 'VM PostgreSQL 16', command_topic: 'blackstart/host/web-1/vm/db/set', state_topic: 'blackstart/host/web-1/vm/db', state_on: 'ON', state_off: 'OFF', retain: false });
+    expect(parseCommand(str(p.payload_on)).action).toBe('start');
+    expect(parseCommand(str(p.payload_off)).action).toBe('save');
+    expect(parseCommand(str(find(msgs, 'host_web-1_vm_web').payload.payload_off)).action).toBe('shutdown');
+    expect(p.device).toEqual(find(msgs, 'host_web-1_power').payload.device);
+    const info = { host: 'web-1', id: 'db', name: 'PostgreSQL 16' };
+    const states: [VmPower, string][] = [['running', 'ON'], ['paused', 'ON'], ['stopping', 'OFF'], ['off', 'OFF'], ['saved', 'OFF'], ['unknown', 'None']];
+    for (const [state, expected] of states) {
+      const payload = JSON.stringify(vmPayload({ ...initialVmState(0), state }, info));
+      expect([state, renderTemplate(str(p.value_template), payload)]).toEqual([state, expected]);
+    }
   });
 
   it('a host without WOL or a shutdown method is switched through its BMC, never by a hard power-off', () => {
