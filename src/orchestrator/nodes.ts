@@ -55,21 +55,28 @@ export interface NodeFacts {
   up: boolean;
   /** Counted as running when the outage began (so it is brought back). */
   wasRunning: boolean;
+  /** A guest whose hypervisor cannot be read while its host is up: it may be running. */
+  unknown: boolean;
 }
 
 export function nodeFacts(hub: Hub, id: string): NodeFacts {
   const ref = nodeRef(id);
   if (ref.kind === 'host') {
     const s = hub.host(id) as HostState | undefined;
-    if (!s) return { down: false, up: false, wasRunning: false };
-    return { down: isDown(s), up: isUp(s), wasRunning: wasRunning(s) };
+    if (!s) return { down: false, up: false, wasRunning: false, unknown: false };
+    return { down: isDown(s), up: isUp(s), wasRunning: wasRunning(s), unknown: false };
   }
   const v = hub.vm(ref.host, ref.guest) as VmState | undefined;
-  if (!v) return { down: false, up: false, wasRunning: false };
+  if (!v) return { down: false, up: false, wasRunning: false, unknown: false };
   // A guest whose host is down is down, whatever its hypervisor last said.
   const host = hub.host(ref.host);
   const hostDown = host ? isDown(host) : false;
-  return { down: isVmDown(v.state) || hostDown, up: isVmUp(v.state) && !hostDown, wasRunning: isVmUp(v.state) || v.state === 'stopping' };
+  return {
+    down: isVmDown(v.state) || hostDown,
+    up: isVmUp(v.state) && !hostDown,
+    wasRunning: isVmUp(v.state) || v.state === 'stopping',
+    unknown: v.state === 'unknown' && !hostDown,
+  };
 }
 
 /** Every guest of every host's `vms:` block, as the orchestrator plans them, by node id. */

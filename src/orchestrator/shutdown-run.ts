@@ -288,7 +288,8 @@ export class ShutdownRun {
 
     const facts = nodeFacts(hub, s.host);
     if (facts.down) return this.finish(s, 'skipped', 'already down');
-    if (!this.o.runningBefore.has(s.host) && !facts.up) {
+    // A guest its hypervisor cannot account for may be running: better a failed stop than a skipped one.
+    if (!this.o.runningBefore.has(s.host) && !facts.up && !facts.unknown) {
       return this.finish(s, 'skipped', 'was not running when the outage began');
     }
     const guest = this.o.guests?.get(s.host);

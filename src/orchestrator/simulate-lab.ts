@@ -104,7 +104,7 @@ function simulatedHost(h: HostConfig): SimulatedHostConfig {
 function simulatedVms(v: VmsConfig): VmsConfig {
   const guests: VmsConfig['guests'] = {};
   for (const [id, g] of Object.entries(v.guests)) guests[id] = { ...g, config: undefined, simulated: g.simulated ?? simulatedGuestSchema.parse({}) };
-  return { pollEvery: v.pollEvery, simulated: {}, guests } as VmsConfig;
+  return { pollEvery: v.pollEvery, simulated: v.simulated ?? { answers: true }, guests } as VmsConfig;
 }
 
 function pollIntervalOf(u: UpsConfig): number | undefined {

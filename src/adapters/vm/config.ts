@@ -91,7 +91,8 @@ export const vmsSchema = section({
   libvirt: libvirtSchema.optional(),
   xen: xenSchema.optional(),
   hyperv: hypervSchema.optional(),
-  simulated: section({}).optional(),
+  /** For the demo, tests and `blackstart simulate`; `answers: false` models a hypervisor that cannot be reached. */
+  simulated: section({ answers: z.boolean().default(true) }).optional(),
   /** How often guests' states are read; faster while a guest is stopping or starting. */
   poll_every: duration({ min: 500 }).prefault('15s'),
   guests: deviceMap(vmGuestSchema).refine((g) => Object.keys(g).length > 0, 'name at least one guest'),

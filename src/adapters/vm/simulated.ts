@@ -26,12 +26,14 @@ export interface SimulatedHypervisorDeps {
 export class SimulatedHypervisor implements Hypervisor {
   readonly listsAll = true;
   private readonly guests = new Map<string, SimGuest>();
+  private readonly answers: boolean;
 
   constructor(
     private readonly hostId: string,
     cfg: VmsConfig,
     private readonly deps: SimulatedHypervisorDeps,
   ) {
+    this.answers = cfg.simulated?.answers ?? true;
     for (const [id, g] of Object.entries(cfg.guests)) {
       const sim = g.simulated;
       this.guests.set(g.name ?? id, {
@@ -98,6 +100,7 @@ export class SimulatedHypervisor implements Hypervisor {
 
   /** The host lost power since we last looked: whatever ran on it is off now. */
   private reach(): void {
+    if (!this.answers) throw new BlackstartError('UNREACHABLE', `${this.describe()}: not answering (simulated.answers is false)`);
     if (!this.deps.hostUp()) {
       for (const g of this.guests.values()) {
         this.deps.clock.clearTimeout(g.timer);

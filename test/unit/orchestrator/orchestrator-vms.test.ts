@@ -141,6 +141,24 @@ describe('orchestrator with guests', () => {
     expect(l.journal.records.filter((r) => r.kind === 'step_done' && r.host === 'hv1/web').map((r) => (r as { action: string }).action)).toEqual(['shutdown', 'off']);
   });
 
+  it('tries to stop a guest its hypervisor cannot account for, reports the failure, and still shuts the host down', async () => {
+    const yaml = YAML.replace('      simulated: {}\n      poll_every: 5s', '      simulated: { answers: false }\n      poll_every: 5s');
+    l = await startLab(yaml);
+    await l.advance(1);
+    expect(l.hub.vm('hv1', 'db')).toMatchObject({ state: 'unknown', lastError: expect.stringMatching(/not answering/) });
+    await l.advance(150);
+    const plan = l.orchestrator.state.plan;
+    // Never skipped as "not running": each was tried, failed, and the host went down after them.
+    for (const g of ['db', 'web', 'hung', 'idle', 'batch', 'backup']) {
+      expect([g, plan.find((s) => s.host === `hv1/${g}`)?.state]).toEqual([g, 'failed']);
+    }
+    expect(plan.find((s) => s.host === 'hv1')).toMatchObject({ state: 'done' });
+    const failed = l.events.filter((e) => e.type === 'vm_stop_failed').map((e) => e.vm).sort();
+    expect(failed).toEqual(['backup', 'batch', 'db', 'hung', 'idle', 'web']);
+    // The journal does not claim they ran before the outage, so none is started afterwards.
+    expect([...l.journal.replay().runningBefore].sort()).toEqual(['app', 'hv1']);
+  });
+
   it('refuses guest commands for unknown guests and actions with ok:false, and carries out known ones', async () => {
     l = await startLab(YAML);
     await l.advance(1);
