@@ -6,6 +6,7 @@
 import { existsSync, mkdirSync, readdirSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import type { ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
+import type { PtrZone, QueryLog } from './dns-ptr';
 import { deleteNamespace, ip, spawnNodeIn } from './netns';
 import { repoRoot } from './repo';
 
@@ -104,4 +105,61 @@ export async function startScanLab(tag: string, subnet: string, scannerAddress: 
     await lab.stop();
     throw err;
   }
+}
+
+export interface PtrServer {
+  /** Every query the server saw, in order, with what it did about it. */
+  queries: QueryLog[];
+  stop(): Promise<void>;
+}
+
+function ptrServerScript(): string {
+  const codec = join(repoRoot(), 'dist/test/helpers/dns-ptr.js');
+  return `
+const dgram = require('node:dgram');
+const { servePtr } = require(${JSON.stringify(codec)});
+const zone = JSON.parse(process.argv[1]);
+const u = dgram.createSocket('udp4');
+u.on('error', (e) => { process.stderr.write(String(e.stack) + '\\n'); process.exit(1); });
+servePtr(u, zone, (q) => process.stdout.write('query ' + JSON.stringify(q) + '\\n'), (why) => process.stdout.write('bad ' + JSON.stringify(why) + '\\n'));
+u.bind(53, '127.0.0.1', () => process.stdout.write('ready\\n'));
+`;
+}
+
+/**
+ * A DNS server for reverse lookups on 127.0.0.1:53 inside `ns`, where the lab's resolv.conf
+ * points. A packet it cannot parse fails the test at stop(), so a codec bug is not mistaken
+ * for a name that does not resolve.
+ */
+export async function startPtrServer(ns: string, zone: PtrZone): Promise<PtrServer> {
+  const child = spawnNodeIn(ns, ['-e', ptrServerScript(), '--', JSON.stringify(zone)]);
+  const queries: QueryLog[] = [];
+  const bad: string[] = [];
+  let err = '';
+  let pending = '';
+  child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  await new Promise<void>((resolve, reject) => {
+    child.stdout?.on('data', (d: Buffer) => {
+      pending += d.toString();
+      const lines = pending.split('\n');
+      pending = lines.pop() ?? '';
+      for (const line of lines) {
+        if (line === 'ready') resolve();
+        else if (line.startsWith('query ')) queries.push(JSON.parse(line.slice(6)) as QueryLog);
+        else if (line.startsWith('bad ')) bad.push(JSON.parse(line.slice(4)) as string);
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`PTR server in ${ns} exited ${code} before listening on 127.0.0.1:53: ${err.trim()}`)));
+  });
+  return {
+    queries,
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGKILL');
+        await exited;
+      }
+      if (bad.length) throw new Error(`PTR server in ${ns} could not parse ${bad.length} packet(s): ${bad.join('; ')}`);
+    },
+  };
 }
