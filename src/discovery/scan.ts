@@ -45,7 +45,9 @@ export async function scan(addresses: readonly string[], o: ScanOptions): Promis
   const jobs = targets.flatMap((address) => o.ports.map((port) => ({ address, port })));
   let done = 0;
   const [icmp, tcp, pongs] = await Promise.all([
-    o.icmp ? new IcmpProber({ fpingIntervalMs: 1 }).sweep(targets, o.timeoutMs) : Promise.resolve(new Map()),
+    // Without fping each address is a `ping` process waiting up to a whole second: a sweep of a
+    // subnet, where most addresses are silent, needs many at once.
+    o.icmp ? new IcmpProber({ fpingIntervalMs: 1, pingConcurrency: 64 }).sweep(targets, o.timeoutMs) : Promise.resolve(new Map()),
     mapBounded(jobs, o.concurrency, async (j) => {
       const r = await probePort(j.address, j.port, o.timeoutMs);
       o.onProgress?.(++done, jobs.length);
