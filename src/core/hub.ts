@@ -216,25 +216,25 @@ export class Hub extends EventEmitter<HubEvents> {
     const a = this.vmAdapters.find((x) => x.hostId === host && x.guests.includes(guest));
     if (!a) return finish(new BlackstartError('UNSUPPORTED', `guest "${host}/${guest}" has no hypervisor attached`));
     const key = `vm/${host}/${guest}`;
-    const previous = opts.urgent ? Promise.resolve() : (this.queues.get(key) ?? Promise.resolve());
-    let detail: CommandDetail | undefined;
-    const settled = previous
-      .then(() => this.withTimeout(() => a.execute(guest, request), a.timeoutFor(guest, request.action), request.action))
-      .then(
-        (d) => {
-          detail = d ?? undefined;
-          return undefined;
-        },
-        (err: unknown) => toBlackstartError(err),
-      );
-    if (!opts.urgent) this.queues.set(key, settled);
-    const error = await settled;
-    if (this.queues.get(key) === settled) this.queues.delete(key);
+    const { error, detail } = await this.queued(key, opts.urgent, () => this.withTimeout(() => a.execute(guest, request), a.timeoutFor(guest, request.action), request.action));
     if (error) {
       this.log.warn({ device: key, action: request.action, code: error.code, err: error.message }, 'action failed');
       this.emitEvent({ type: 'command_failed', host, vm: guest, message: `${request.action} of ${host}/${guest} failed: ${error.message}`, detail: { action: request.action, code: error.code } });
     }
     return finish(error, detail);
+  }
+
+  /** Runs after whatever the same key still has queued, unless urgent; never rejects. */
+  private async queued(key: string, urgent: boolean | undefined, run: () => Promise<void | CommandDetail>): Promise<{ error?: BlackstartError; detail?: CommandDetail }> {
+    const previous = urgent ? Promise.resolve() : (this.queues.get(key) ?? Promise.resolve());
+    const settled = previous.then(run).then(
+      (d) => (d ? { detail: d } : {}),
+      (err: unknown) => ({ error: toBlackstartError(err) }),
+    );
+    if (!urgent) this.queues.set(key, settled);
+    const outcome = await settled;
+    if (this.queues.get(key) === settled) this.queues.delete(key);
+    return outcome;
   }
 
   attach(adapter: Adapter): void {
@@ -402,19 +402,7 @@ export class Hub extends EventEmitter<HubEvents> {
     if (adapter instanceof BlackstartError) return finish(adapter);
 
     const key = `${device.kind}/${device.id}`;
-    const previous = opts.urgent ? Promise.resolve() : (this.queues.get(key) ?? Promise.resolve());
-    const run = previous.then(() => this.runWithTimeout(adapter, request));
-    let detail: CommandDetail | undefined;
-    const settled = run.then(
-      (d) => {
-        detail = d ?? undefined;
-        return undefined;
-      },
-      (err: unknown) => toBlackstartError(err),
-    );
-    if (!opts.urgent) this.queues.set(key, settled);
-    const error = await settled;
-    if (this.queues.get(key) === settled) this.queues.delete(key);
+    const { error, detail } = await this.queued(key, opts.urgent, () => this.runWithTimeout(adapter, request));
     if (error) {
       this.log.warn({ device: key, action: request.action, code: error.code, err: error.message }, 'action failed');
       this.emitEvent({

@@ -404,17 +404,26 @@ export class ShutdownRun {
     }
     s.escalated = true;
     hub.emitEvent({ type: 'escalation', host: s.host, message: `${s.host}: ${why}; powering it off through its BMC`, detail: { from: s.action, to: 'power_off' } });
-    await this.record(s, false, undefined, why);
-    s.action = 'power_off';
-    s.deadline = this.clock.now() + ESCALATION_GRACE_MS;
-    this.o.onChange();
-    await this.o.journal.append({ kind: 'step_intent', outage_id: this.o.outageId, host: s.host, action: 'power_off' });
-    if (this.cancelled) return;
-    this.armDeadline(s);
+    if (!(await this.forcing(s, 'power_off', why))) return;
     void hub.execute({ kind: 'host', id: s.host }, { action: 'power_off', id: `outage-${this.o.outageId}-${s.host}-off` }, { urgent: true }).then((r) => {
       if (!r.ok && s.state === 'running' && s.action === 'power_off') void this.fail(s, `power_off failed: ${r.error?.message ?? '?'}`);
       else this.observe(s.host, hub.host(s.host) as HostState);
     });
+  }
+
+  /**
+   * Journals the graceful attempt as failed and the forced action's intent before it leaves, with
+   * its own grace period; false when the run was cancelled meanwhile (send nothing then).
+   */
+  private async forcing(s: Step, action: StepAction, why: string): Promise<boolean> {
+    await this.record(s, false, undefined, why);
+    s.action = action;
+    s.deadline = this.clock.now() + ESCALATION_GRACE_MS;
+    this.o.onChange();
+    await this.o.journal.append({ kind: 'step_intent', outage_id: this.o.outageId, host: s.host, action });
+    if (this.cancelled) return false;
+    this.armDeadline(s);
+    return true;
   }
 
   /** A guest that would not stop in time is turned off through its hypervisor. */
@@ -422,13 +431,7 @@ export class ShutdownRun {
     const hub = this.o.hub;
     s.escalated = true;
     hub.emitEvent({ type: 'escalation', host, vm: guest, message: `${s.host}: ${why}; turning it off through its hypervisor`, detail: { from: s.action, to: 'off' } });
-    await this.record(s, false, undefined, why);
-    s.action = 'off';
-    s.deadline = this.clock.now() + ESCALATION_GRACE_MS;
-    this.o.onChange();
-    await this.o.journal.append({ kind: 'step_intent', outage_id: this.o.outageId, host: s.host, action: 'off' });
-    if (this.cancelled) return;
-    this.armDeadline(s);
+    if (!(await this.forcing(s, 'off', why))) return;
     void hub.executeVm(host, guest, { action: 'off', id: `outage-${this.o.outageId}-${host}-${guest}-off` }, { urgent: true }).then((r) => {
       if (s.state !== 'running' || s.action !== 'off') return;
       if (r.ok) void this.succeed(s, 'hypervisor');

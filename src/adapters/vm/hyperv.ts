@@ -2,11 +2,10 @@
  * Hyper-V through PowerShell over Windows' OpenSSH server, one command per action. The scripts,
  * their encoding and the listing's parser are in hyperv-codec.ts.
  */
-import { BlackstartError, toBlackstartError } from '../../core/errors';
 import { silentLogger, type Logger } from '../../core/logger';
 import type { HypervConfig } from './config';
 import { actionScript, encodeCommand, hypervError, LIST_SCRIPT, parseHypervList, type HypervAction } from './hyperv-codec';
-import type { GuestListing, GuestSpec, Hypervisor } from './hypervisor';
+import { at, type GuestListing, type GuestSpec, type Hypervisor } from './hypervisor';
 import type { Transport } from './transport';
 
 export interface HypervDeps {
@@ -36,12 +35,7 @@ export class HypervHypervisor implements Hypervisor {
   async list(): Promise<GuestListing[]> {
     const result = await this.#transport.run(encodeCommand(LIST_SCRIPT), this.#timeoutMs);
     if (result.code !== 0) throw hypervError(this.#where, 'Get-VM', undefined, result);
-    try {
-      return parseHypervList(result.stdout);
-    } catch (err) {
-      const e = toBlackstartError(err);
-      throw new BlackstartError(e.code, `${this.#where}: ${e.message}`, { cause: err });
-    }
+    return at(this.#where, () => parseHypervList(result.stdout));
   }
 
   shutdown(guest: GuestSpec): Promise<void> {
@@ -65,12 +59,7 @@ export class HypervHypervisor implements Hypervisor {
   }
 
   async #act(action: HypervAction, guest: GuestSpec): Promise<void> {
-    let script: string;
-    try {
-      script = actionScript(action, guest.name);
-    } catch (err) {
-      throw new BlackstartError(toBlackstartError(err).code, `${this.#where}: ${(err as Error).message}`, { cause: err });
-    }
+    const script = at(this.#where, () => actionScript(action, guest.name));
     const result = await this.#transport.run(encodeCommand(script), this.#timeoutMs);
     if (result.code !== 0) throw hypervError(this.#where, action, guest.name, result);
     this.#log.info({ guest: guest.name, action }, 'Hyper-V accepted');

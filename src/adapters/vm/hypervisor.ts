@@ -2,6 +2,7 @@
  * One hypervisor's guests, whatever drives them (virsh, xl, Hyper-V's PowerShell, a simulation).
  * Drivers speak their tool's text; the VM adapter above them keeps state, polls and verifies.
  */
+import { BlackstartError, toBlackstartError } from '../../core/errors';
 import type { VmPower } from '../../core/state';
 
 export interface GuestListing {
@@ -41,4 +42,14 @@ export interface Hypervisor {
   start(guest: GuestSpec): Promise<void>;
   /** Ends any session or child process; the driver may not be used afterwards. */
   close(): Promise<void>;
+}
+
+/** Runs a codec step (quoting a name, parsing a listing); its error comes out naming the hypervisor. */
+export function at<T>(where: string, step: () => T): T {
+  try {
+    return step();
+  } catch (err) {
+    const e = toBlackstartError(err);
+    throw new BlackstartError(e.code, `${where}: ${e.message}`, { cause: err });
+  }
 }

@@ -4,10 +4,9 @@
  * `sessions` sessions, so one guest's long save does not hold up the next guest's stop; a second
  * session is only started when the first is busy.
  */
-import { BlackstartError, toBlackstartError } from '../../core/errors';
 import { silentLogger, type Logger } from '../../core/logger';
 import type { LibvirtConfig } from './config';
-import type { GuestListing, GuestSpec, Hypervisor } from './hypervisor';
+import { at, type GuestListing, type GuestSpec, type Hypervisor } from './hypervisor';
 import { shProgram, shQuote } from './sh-quote';
 import type { Transport } from './transport';
 import { parseVirshList, virshDomainCommand, virshError, VIRSH_LIST, type VirshReply } from './virsh-codec';
@@ -56,12 +55,7 @@ export class LibvirtHypervisor implements Hypervisor {
   async list(): Promise<GuestListing[]> {
     const reply = await this.#exec(VIRSH_LIST);
     if (reply.errors.length > 0) throw virshError(this.#where, VIRSH_LIST, undefined, reply.errors);
-    try {
-      return parseVirshList(reply.lines);
-    } catch (err) {
-      const e = toBlackstartError(err);
-      throw new BlackstartError(e.code, `${this.#where}: ${e.message}`, { cause: err });
-    }
+    return at(this.#where, () => parseVirshList(reply.lines));
   }
 
   shutdown(guest: GuestSpec): Promise<void> {
@@ -97,12 +91,7 @@ export class LibvirtHypervisor implements Hypervisor {
   }
 
   async #domain(verb: 'shutdown' | 'managedsave' | 'destroy' | 'start', guest: GuestSpec): Promise<void> {
-    let command: string;
-    try {
-      command = virshDomainCommand(verb, guest.name);
-    } catch (err) {
-      throw new BlackstartError(toBlackstartError(err).code, `${this.#where}: ${(err as Error).message}`, { cause: err });
-    }
+    const command = at(this.#where, () => virshDomainCommand(verb, guest.name));
     const reply = await this.#exec(command);
     if (reply.errors.length > 0) throw virshError(this.#where, verb, guest.name, reply.errors);
     this.#log.info({ guest: guest.name, verb }, 'virsh accepted');

@@ -2,10 +2,9 @@
  * Xen through xl, one command per action, on this machine (the Blackstart host is dom0) or over
  * ssh. The command texts and the listing's parser are in xl-codec.ts.
  */
-import { BlackstartError, toBlackstartError } from '../../core/errors';
 import { silentLogger, type Logger } from '../../core/logger';
 import type { XenConfig } from './config';
-import type { GuestListing, GuestSpec, Hypervisor } from './hypervisor';
+import { at, type GuestListing, type GuestSpec, type Hypervisor } from './hypervisor';
 import type { Transport } from './transport';
 import { parseXlList, xlDestroyCommand, xlError, xlListCommand, xlSaveCommand, xlShutdownCommand, xlStartCommand } from './xl-codec';
 
@@ -39,12 +38,7 @@ export class XenHypervisor implements Hypervisor {
   async list(): Promise<GuestListing[]> {
     const result = await this.#transport.run(xlListCommand(this.#cfg), this.#cfg.timeout);
     if (result.code !== 0) throw xlError(this.#where, 'list', undefined, result);
-    try {
-      return parseXlList(result.stdout);
-    } catch (err) {
-      const e = toBlackstartError(err);
-      throw new BlackstartError(e.code, `${this.#where}: ${e.message}`, { cause: err });
-    }
+    return at(this.#where, () => parseXlList(result.stdout));
   }
 
   shutdown(guest: GuestSpec): Promise<void> {
@@ -68,12 +62,7 @@ export class XenHypervisor implements Hypervisor {
   }
 
   async #act(action: string, guest: GuestSpec, build: (cfg: XenCfg, g: GuestSpec) => string): Promise<void> {
-    let command: string;
-    try {
-      command = build(this.#cfg, guest);
-    } catch (err) {
-      throw new BlackstartError(toBlackstartError(err).code, `${this.#where}: ${(err as Error).message}`, { cause: err });
-    }
+    const command = at(this.#where, () => build(this.#cfg, guest));
     const result = await this.#transport.run(command, this.#cfg.timeout);
     if (result.code !== 0) throw xlError(this.#where, action, guest.name, result);
     this.#log.info({ guest: guest.name, action }, 'xl accepted');
