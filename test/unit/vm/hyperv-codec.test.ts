@@ -3,7 +3,7 @@
  * vectors follow what Windows PowerShell 5.1's ConvertTo-Json -Compress prints: an object for one
  * item, an array for several, nothing for none.
  */
-import { BlackstartError } from '../../../src/core/errors';
+import { thrown } from '../../helpers/thrown';
 import {
   actionScript,
   decodeCommand,
@@ -15,16 +15,6 @@ import {
   psQuote,
   readPowershellError,
 } from '../../../src/adapters/vm/hyperv-codec';
-
-const thrown = (fn: () => unknown): BlackstartError => {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(BlackstartError);
-    return err as BlackstartError;
-  }
-  throw new Error('expected a throw');
-};
 
 const WRAP = (body: string): string => `$ErrorActionPreference='Stop'; try { ${body} } catch { [Console]::Error.WriteLine($_.Exception.Message); exit 1 }`;
 

@@ -4,9 +4,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BlackstartError } from '../../../src/core/errors';
 import { parseVirshList, readVirshReply, takeVirshReply, virshDomainCommand, virshError, virshQuote, virshState } from '../../../src/adapters/vm/virsh-codec';
 import { repoRoot } from '../../helpers/repo';
+import { thrown } from '../../helpers/thrown';
 
 const fixture = (name: string): string => readFileSync(join(repoRoot(), 'test/fixtures/virsh', name), 'utf8');
 
@@ -24,16 +24,6 @@ function replies(transcript: string, tokens: string[]): ReturnType<typeof readVi
   expect(rest.trimEnd()).toBe('virsh #');
   return out;
 }
-
-const thrown = (fn: () => unknown): BlackstartError => {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(BlackstartError);
-    return err as BlackstartError;
-  }
-  throw new Error('expected a throw');
-};
 
 describe('virsh session transcripts', () => {
   it('splits the test driver transcript into replies and reads the list, a missing domain and a two-line error', () => {

@@ -4,8 +4,8 @@
  * header, tab before State and Time(s) as xl prints it, six flag columns r b p s c d).
  */
 import { execFileSync } from 'node:child_process';
-import { BlackstartError } from '../../../src/core/errors';
 import { shQuote } from '../../../src/adapters/vm/sh-quote';
+import { thrown } from '../../helpers/thrown';
 import {
   checkXenName,
   NOTHING_TO_START,
@@ -22,16 +22,6 @@ import {
 
 const cfg = { xl: 'xl', saveDir: '/var/lib/xen/save' };
 const HEADER = 'Name                                        ID   Mem VCPUs\tState\tTime(s)';
-
-const thrown = (fn: () => unknown): BlackstartError => {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(BlackstartError);
-    return err as BlackstartError;
-  }
-  throw new Error('expected a throw');
-};
 
 describe('xl list parsing', () => {
   it('reads guests and their flags, leaving out Domain-0', () => {
