@@ -16,6 +16,7 @@ import type { Logger } from '../../core/logger';
 import type { TcpConnector } from '../tcp';
 import { parseFingerprint } from './known-hosts';
 import { DEFAULT_SSH_TIMEOUT_MS, defaultShutdownCommand, SshShutdown } from './ssh';
+import { sshLoginOf } from './ssh-login';
 
 export const sshShutdownSchema = sectionWithSecrets(
   {
@@ -75,14 +76,10 @@ export function sshCommandOf(cfg: SshShutdownConfig): string {
 }
 
 export function createSshShutdown(cfg: SshShutdownConfig, deps: { log?: Logger; connector?: TcpConnector } = {}): SshShutdown {
+  const { target, ...login } = sshLoginOf(cfg);
   return new SshShutdown({
-    host: cfg.host,
-    port: cfg.port,
-    username: cfg.username,
-    ...(cfg.keyFile !== undefined ? { keyFile: cfg.keyFile.path } : {}),
-    ...(cfg.passphrase !== undefined ? { passphrase: cfg.passphrase.secret } : {}),
-    ...(cfg.password !== undefined ? { password: cfg.password.secret } : {}),
-    hostKey: cfg.hostKey !== undefined ? { fingerprint: cfg.hostKey } : { knownHostsFile: (cfg.knownHosts as NonNullable<typeof cfg.knownHosts>).path },
+    ...target,
+    ...login,
     command: sshCommandOf(cfg),
     timeoutMs: cfg.timeout,
     ...(deps.log ? { log: deps.log } : {}),
