@@ -7,6 +7,7 @@ import { measureReachSweep } from './reach-sweep';
 import { measureLatency } from './mqtt-latency';
 import { measureDispatch } from './outage-dispatch';
 import { measureUpsSources } from './ups-latency';
+import { measureVirsh } from './virsh-session';
 
 const ms = (x: number): string => `${x.toFixed(2)} ms`;
 
@@ -77,6 +78,18 @@ async function main(): Promise<void> {
   );
   const [fj, mj] = od as [(typeof od)[0], (typeof od)[0]];
   console.log(`   fsync cost (p50, file − memory): first command ${ms(fj.firstP50Ms - mj.firstP50Ms)}, wave 0 ${ms(fj.wave0P50Ms - mj.wave0P50Ms)} (one intent record fsync'd per host before its command)`);
+
+  console.log("\n8. guest listing on libvirt's test driver: the driver's persistent virsh session vs one `virsh list` process per read");
+  const v = await measureVirsh(50);
+  if (typeof v === 'string') console.log(`   skipped: ${v}`);
+  else {
+    console.log(
+      table(
+        ['reads', 'session p50', 'max', 'virsh per read p50', 'max', 'ratio (p50)', 'session start (first read)'],
+        [[String(v.n), ms(v.session.p50), ms(v.session.max), ms(v.perProcess.p50), ms(v.perProcess.max), `${(v.perProcess.p50 / v.session.p50).toFixed(1)}×`, ms(v.sessionFirstMs)]],
+      ),
+    );
+  }
 }
 
 function table(head: string[], rows: string[][]): string {
