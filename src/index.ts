@@ -6,7 +6,7 @@ export * from './core/clock';
 export * from './core/duration';
 export * from './core/secret';
 export type { Adapter, AdapterContext, CommandRequest, StateOf } from './core/adapter';
-export { Hub, type CommandResult, type HubEvents, type HubOptions, type DeviceInfo } from './core/hub';
+export { Hub, type CommandResult, type HubEvents, type HubOptions, type DeviceInfo, type VmInfo } from './core/hub';
 export { createLogger, forwardingLogger, silentLogger, LOG_LEVELS, type Logger, type LogLevel, type LogSink } from './core/logger';
 export { loadConfig, parseConfig, ConfigError, formatIssue, type ConfigIssue, type LoadedConfig } from './config/loader';
 export { configSchema, type Config, type HostConfig, type UpsConfig, type MqttConfig } from './config/schema';
@@ -25,7 +25,7 @@ export { AgentLink, type AgentCommand, type AgentReply, type AgentRequester } fr
 export { AgentShutdown, relayWake, type AgentShutdownOptions, type RelayedWake } from './adapters/power/agent';
 export { Agent, type AgentDeps } from './agent/agent';
 export { agentConfigSchema, type AgentConfig } from './agent/config';
-export type { BlackstartSource, SourceDevice, SourceEvents } from './source/source';
+export type { BlackstartSource, SourceDevice, SourceEvents, SourceVm } from './source/source';
 export { HubSource } from './source/hub-source';
 export { RemoteSource, type RemoteSourceOptions } from './remote/remote-source';
 export { WolSender, type WolTarget, type WolSendReport, type WolSenderOptions, type WolSocketFactory } from './adapters/power/wol';

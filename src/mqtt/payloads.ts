@@ -7,7 +7,7 @@ import { camelKeys, snakeKeys } from '../core/case';
 import { BlackstartError, isErrorCode, type ErrorCode } from '../core/errors';
 import { EVENT_TYPES, type BlackstartEvent } from '../core/events';
 import type { CommandResult, VmInfo } from '../core/hub';
-import { HOST_PHASES, OUTAGE_PHASES, POWER_STATES, STEP_STATES, UPS_STATUSES, type HostState, type OutageState, type SensorMap, type UpsState, type VmState } from '../core/state';
+import { HOST_PHASES, OUTAGE_PHASES, POWER_STATES, STEP_STATES, UPS_STATUSES, type HostState, type OutageState, type SensorMap, type UpsState, VM_STATES, type VmState } from '../core/state';
 
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 
@@ -214,6 +214,18 @@ const hostStateSchema = z.object({
 
 export function parseHostPayload(payload: Buffer | string): HostState {
   return camelKeys(checked(hostStateSchema, readJson(payload, 'host state'), 'host state'));
+}
+
+const vmStateSchema = z.object({
+  state: z.enum(VM_STATES),
+  since: isoMs,
+  last_error: z.string().nullable(),
+  name: z.string(),
+});
+
+/** A guest's retained state, with the name its hypervisor knows it by. */
+export function parseVmPayload(payload: Buffer | string): VmState & { name: string } {
+  return camelKeys(checked(vmStateSchema, readJson(payload, 'guest state'), 'guest state'));
 }
 
 const sensorsSchema = z.record(z.string(), z.object({ value: num, unit: z.string(), status: z.string() }));

@@ -54,7 +54,7 @@ export interface Topics {
   readonly agentFilters: readonly string[];
   /** Filters the bridge subscribes to for commands. */
   readonly commandFilters: readonly string[];
-  /** What a remote client subscribes to: bridge availability, every UPS and host state, sensors, host results, the outage and its results, events. */
+  /** What a remote client subscribes to: bridge availability, every UPS, host and guest state, sensors, host and guest results, the outage and its results, events. */
   readonly remoteFilters: readonly string[];
   parse(topic: string): ParsedTopic | null;
 }
@@ -96,7 +96,18 @@ export function createTopics(base = 'blackstart'): Topics {
     agentResult: (id) => agent(id, 'result'),
     agentFilters: [`${base}/agent/+`, `${base}/agent/+/result`],
     commandFilters: [`${base}/host/+/set`, `${base}/ups/+/set`, `${base}/host/+/vm/+/set`, `${base}/outage/set`],
-    remoteFilters: [`${base}/bridge/state`, `${base}/ups/+`, `${base}/host/+`, `${base}/host/+/sensors`, `${base}/host/+/result`, `${base}/outage`, `${base}/outage/result`, `${base}/event`],
+    remoteFilters: [
+      `${base}/bridge/state`,
+      `${base}/ups/+`,
+      `${base}/host/+`,
+      `${base}/host/+/sensors`,
+      `${base}/host/+/result`,
+      `${base}/host/+/vm/+`,
+      `${base}/host/+/vm/+/result`,
+      `${base}/outage`,
+      `${base}/outage/result`,
+      `${base}/event`,
+    ],
     parse(topic) {
       if (!topic.startsWith(prefix)) return null;
       const parts = topic.slice(prefix.length).split('/');

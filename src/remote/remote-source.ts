@@ -9,11 +9,11 @@ import { systemClock, type Clock, type TimerHandle } from '../core/clock';
 import type { CommandResult } from '../core/hub';
 import { silentLogger, type Logger } from '../core/logger';
 import type { Secret } from '../core/secret';
-import { DEVICE_ID, type HostAction, type HostState, type OutageState, type SensorMap, type UpsState } from '../core/state';
+import { DEVICE_ID, type HostAction, type HostState, type OutageState, type SensorMap, type UpsState, type VmAction, type VmState } from '../core/state';
 import { MqttConnection, type IncomingMessage } from '../mqtt/connection';
-import { encode, parseEventPayload, parseHostPayload, parseOutagePayload, parseResultPayload, parseSensorsPayload, parseUpsPayload } from '../mqtt/payloads';
+import { encode, parseEventPayload, parseHostPayload, parseOutagePayload, parseResultPayload, parseSensorsPayload, parseUpsPayload, parseVmPayload } from '../mqtt/payloads';
 import { createTopics, type Topics } from '../mqtt/topics';
-import type { BlackstartSource, SourceDevice, SourceEvents } from '../source/source';
+import type { BlackstartSource, SourceDevice, SourceEvents, SourceVm } from '../source/source';
 
 export interface RemoteSourceOptions {
   url: string;
@@ -32,7 +32,7 @@ export interface RemoteSourceOptions {
 }
 
 interface Pending {
-  /** The host asked, or null for the outage as a whole: a result counts only from its own topic. */
+  /** Where the request went (a host, `<host>/vm/<guest>`, or null for the outage): a result counts only from its own topic. */
   hostId: string | null;
   action: string;
   resolve: (r: CommandResult) => void;
@@ -46,6 +46,8 @@ export class RemoteSource extends EventEmitter<SourceEvents> implements Blacksta
   private readonly upsStates = new Map<string, UpsState>();
   private readonly hostStates = new Map<string, HostState | undefined>();
   private readonly sensorMaps = new Map<string, SensorMap>();
+  /** Guests by `<host>/<guest>`, learned from their retained state. */
+  private readonly vmStates = new Map<string, { info: SourceVm; state: VmState }>();
   private readonly pending = new Map<string, Pending>();
   private outageState: OutageState | undefined;
   private readonly clock: Clock;
@@ -104,6 +106,20 @@ export class RemoteSource extends EventEmitter<SourceEvents> implements Blacksta
     return this.outageState && structuredClone(this.outageState);
   }
 
+  vms(): SourceVm[] {
+    return [...this.vmStates.values()].map((v) => ({ ...v.info }));
+  }
+
+  vm(host: string, guest: string): VmState | undefined {
+    const v = this.vmStates.get(`${host}/${guest}`);
+    return v && { ...v.state };
+  }
+
+  executeVm(host: string, guest: string, action: VmAction): Promise<CommandResult> {
+    if (!DEVICE_ID.test(host) || !DEVICE_ID.test(guest)) return Promise.resolve(refused(action, 'BAD_REQUEST', `"${host}/${guest}" is not a valid guest`));
+    return this.request({ host, guest }, action, undefined);
+  }
+
   start(): Promise<void> {
     this.connection.onConnect(() => this.checkOnline());
     // Until the retained bridge state arrives again after a reconnect, nothing vouches for the state.
@@ -124,20 +140,21 @@ export class RemoteSource extends EventEmitter<SourceEvents> implements Blacksta
 
   execute(hostId: string, action: HostAction): Promise<CommandResult> {
     if (!DEVICE_ID.test(hostId)) return Promise.resolve(refused(action, 'BAD_REQUEST', `"${hostId}" is not a valid host id`));
-    return this.request(hostId, action, undefined);
+    return this.request({ host: hostId }, action, undefined);
   }
 
   outageCommand(action: string, args?: Record<string, unknown>): Promise<CommandResult> {
     return this.request(null, action, args);
   }
 
-  private request(hostId: string | null, action: string, args: Record<string, unknown> | undefined): Promise<CommandResult> {
+  private request(to: { host: string; guest?: string } | null, action: string, args: Record<string, unknown> | undefined): Promise<CommandResult> {
+    const hostId = to === null ? null : to.guest === undefined ? to.host : `${to.host}/vm/${to.guest}`;
     const started = this.clock.now();
     if (!this.connection.connected) return Promise.resolve(refused(action, 'UNREACHABLE', `not connected to the MQTT broker at ${this.opts.url}`));
     if (!this.bridgeOnline) return Promise.resolve(refused(action, 'UNREACHABLE', `Blackstart is offline (${this.topics.bridgeState} is not "online")`));
     const id = `remote-${randomUUID()}`;
     const timeoutMs = this.opts.commandTimeoutMs ?? 180_000;
-    const topic = hostId === null ? this.topics.outageSet : this.topics.set({ kind: 'host', id: hostId });
+    const topic = to === null ? this.topics.outageSet : to.guest === undefined ? this.topics.set({ kind: 'host', id: to.host }) : this.topics.vmSet(to.host, to.guest);
     return new Promise<CommandResult>((resolve) => {
       const timer = this.clock.setTimeout(() => {
         const p = this.pending.get(id);
@@ -177,6 +194,19 @@ export class RemoteSource extends EventEmitter<SourceEvents> implements Blacksta
           return;
         case 'result':
           if (parsed.device.kind === 'host') this.onResult(parsed.device.id, m);
+          return;
+        case 'vm-state': {
+          if (m.payload.length === 0) return;
+          const { name, ...state } = parseVmPayload(m.payload);
+          const key = `${parsed.host}/${parsed.vm}`;
+          const fresh = !this.vmStates.has(key);
+          this.vmStates.set(key, { info: { host: parsed.host, id: parsed.vm, name }, state });
+          if (fresh) this.emit('devices');
+          this.emit('vm', parsed.host, parsed.vm, { ...state });
+          return;
+        }
+        case 'vm-result':
+          this.onResult(`${parsed.host}/vm/${parsed.vm}`, m);
           return;
         case 'outage':
           if (m.payload.length === 0) return;

@@ -2,8 +2,8 @@
 import { EventEmitter } from 'node:events';
 import type { BlackstartEvent } from '../core/events';
 import type { CommandResult, Hub } from '../core/hub';
-import type { HostAction, HostState, OutageState, SensorMap, UpsState } from '../core/state';
-import type { BlackstartSource, SourceDevice, SourceEvents } from './source';
+import type { HostAction, HostState, OutageState, SensorMap, UpsState, VmAction, VmState } from '../core/state';
+import type { BlackstartSource, SourceDevice, SourceEvents, SourceVm } from './source';
 
 export class HubSource extends EventEmitter<SourceEvents> implements BlackstartSource {
   private seq = 0;
@@ -13,6 +13,7 @@ export class HubSource extends EventEmitter<SourceEvents> implements BlackstartS
     sensors: (id: string, r: SensorMap) => this.emit('sensors', id, r),
     outage: (s: OutageState) => this.emit('outage', s),
     event: (e: BlackstartEvent) => this.emit('event', e),
+    vm: (host: string, guest: string, s: VmState) => this.emit('vm', host, guest, s),
   };
 
   /** `stopCore` is called by stop(): the owner of the core decides whether stopping the face stops it. */
@@ -44,6 +45,18 @@ export class HubSource extends EventEmitter<SourceEvents> implements BlackstartS
     return this.hub.sensors(hostId);
   }
 
+  vms(): SourceVm[] {
+    return this.hub.vms();
+  }
+
+  vm(host: string, guest: string): VmState | undefined {
+    return this.hub.vm(host, guest);
+  }
+
+  executeVm(host: string, guest: string, action: VmAction): Promise<CommandResult> {
+    return this.hub.executeVm(host, guest, { action, id: `local-${++this.seq}` });
+  }
+
   execute(hostId: string, action: HostAction): Promise<CommandResult> {
     return this.hub.execute({ kind: 'host', id: hostId }, { action, id: `local-${++this.seq}` });
   }
@@ -62,6 +75,7 @@ export class HubSource extends EventEmitter<SourceEvents> implements BlackstartS
     this.hub.on('sensors', this.forward.sensors);
     this.hub.on('outage', this.forward.outage);
     this.hub.on('event', this.forward.event);
+    this.hub.on('vm', this.forward.vm);
     return Promise.resolve();
   }
 
@@ -71,6 +85,7 @@ export class HubSource extends EventEmitter<SourceEvents> implements BlackstartS
     this.hub.off('sensors', this.forward.sensors);
     this.hub.off('outage', this.forward.outage);
     this.hub.off('event', this.forward.event);
+    this.hub.off('vm', this.forward.vm);
     await this.stopCore();
   }
 }

@@ -5,10 +5,17 @@
 import type { EventEmitter } from 'node:events';
 import type { BlackstartEvent } from '../core/events';
 import type { CommandResult } from '../core/hub';
-import type { DeviceKind, HostAction, HostState, OutageState, SensorMap, UpsState } from '../core/state';
+import type { DeviceKind, HostAction, HostState, OutageState, SensorMap, UpsState, VmAction, VmState } from '../core/state';
 
 export interface SourceDevice {
   kind: DeviceKind;
+  id: string;
+  name: string;
+}
+
+/** A guest of a host's hypervisor: `id` under `host`, `name` as the hypervisor calls it. */
+export interface SourceVm {
+  host: string;
   id: string;
   name: string;
 }
@@ -17,12 +24,13 @@ export interface SourceEvents {
   ups: [id: string, state: UpsState];
   host: [id: string, state: HostState];
   sensors: [hostId: string, readings: SensorMap];
+  vm: [host: string, guest: string, state: VmState];
   outage: [state: OutageState];
   /** Things that happened (power lost, host down, plan started…): not state, so never replayed. */
   event: [event: BlackstartEvent];
   /** The source became (un)able to vouch for its state: broker or bridge lost, or back. */
   online: [online: boolean];
-  /** A device appeared (remote mode learns them from retained topics). */
+  /** A device or guest appeared (remote mode learns them from retained topics). */
   devices: [];
 }
 
@@ -33,6 +41,11 @@ export interface BlackstartSource extends EventEmitter<SourceEvents> {
   ups(id: string): UpsState | undefined;
   host(id: string): HostState | undefined;
   sensors(hostId: string): SensorMap | undefined;
+  /** Guests of every host's hypervisor. */
+  vms(): SourceVm[];
+  vm(host: string, guest: string): VmState | undefined;
+  /** A guest action; never rejects, like execute. */
+  executeVm(host: string, guest: string, action: VmAction): Promise<CommandResult>;
   /** Never rejects: failures come back as `ok: false` with an error code, as on MQTT. */
   execute(hostId: string, action: HostAction): Promise<CommandResult>;
   /** Undefined until known (remote: before the retained `outage` topic arrives). */

@@ -4,7 +4,7 @@
  */
 import { EventEmitter } from 'node:events';
 import * as hap from '@homebridge/hap-nodejs';
-import type { BlackstartSource, CommandResult, HostAction, HostState, OutageState, SensorMap, SourceDevice, SourceEvents, UpsState } from '../../src/index';
+import type { BlackstartSource, CommandResult, HostAction, HostState, OutageState, SensorMap, SourceDevice, SourceEvents, SourceVm, UpsState, VmAction, VmState } from '../../src/index';
 import type { API, Logging, PlatformAccessory } from '../../homebridge/src/homebridge-types';
 
 export class FakePlatformAccessory extends hap.Accessory {
@@ -54,7 +54,11 @@ export class FakeSource extends EventEmitter<SourceEvents> implements Blackstart
   readonly upsStates = new Map<string, UpsState>();
   readonly hostStates = new Map<string, HostState>();
   readonly sensorMaps = new Map<string, SensorMap>();
+  /** Guests by `<host>/<guest>`. */
+  readonly vmStates = new Map<string, { info: SourceVm; state: VmState }>();
   readonly calls: { host: string; action: HostAction }[] = [];
+  readonly vmCalls: { host: string; guest: string; action: VmAction }[] = [];
+  answerVm: (host: string, guest: string, action: VmAction) => CommandResult = (_h, _g, action) => ({ id: 'x', action, ok: true, tookMs: 1 });
   answer: (host: string, action: HostAction) => CommandResult = (_h, action) => ({ id: 'x', action, ok: true, tookMs: 1 });
 
   devices(): SourceDevice[] {
@@ -75,6 +79,25 @@ export class FakeSource extends EventEmitter<SourceEvents> implements Blackstart
   execute(host: string, action: HostAction): Promise<CommandResult> {
     this.calls.push({ host, action });
     return Promise.resolve(this.answer(host, action));
+  }
+  vms(): SourceVm[] {
+    return [...this.vmStates.values()].map((v) => ({ ...v.info }));
+  }
+  vm(host: string, guest: string): VmState | undefined {
+    return this.vmStates.get(`${host}/${guest}`)?.state;
+  }
+  executeVm(host: string, guest: string, action: VmAction): Promise<CommandResult> {
+    this.vmCalls.push({ host, guest, action });
+    return Promise.resolve(this.answerVm(host, guest, action));
+  }
+  setVm(host: string, guest: string, patch: Partial<VmState>, name = guest): void {
+    const key = `${host}/${guest}`;
+    const prev = this.vmStates.get(key)?.state ?? { state: 'unknown', since: 0, lastError: null };
+    const next = { ...prev, ...patch };
+    const fresh = !this.vmStates.has(key);
+    this.vmStates.set(key, { info: { host, id: guest, name }, state: next });
+    if (fresh) this.emit('devices');
+    this.emit('vm', host, guest, next);
   }
   outage(): OutageState | undefined {
     return undefined;

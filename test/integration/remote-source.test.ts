@@ -75,6 +75,42 @@ hosts:
     expect(await remote.execute('nas', 'wake')).toMatchObject({ ok: false, error: { code: 'UNREACHABLE' } });
   }, 30_000);
 
+  it("reads guests' states under their hosts, and runs guest actions answered on the guest's own result topic", async () => {
+    const port = await freePort();
+    const { config } = parseConfig(`
+mqtt: { embedded: { host: 127.0.0.1, port: ${port} } }
+outage: { journal: ${join(dir, 'journal-vm.jsonl')} }
+hosts:
+  hv:
+    simulated: {}
+    vms:
+      simulated: {}
+      poll_every: 500ms
+      guests:
+        db: { name: "Postgres", stop: save, simulated: { stop_takes: 200ms, start_takes: 200ms } }
+        idle: { simulated: { running: false } }
+`);
+    app = await startBlackstart(config, { log: silentLogger() });
+    remote = new RemoteSource({ url: `mqtt://127.0.0.1:${port}`, commandTimeoutMs: 5000 });
+    const seen: string[] = [];
+    remote.on('vm', (host, guest, s) => seen.push(`${host}/${guest}:${s.state}`));
+    await remote.start();
+    await until('guest state', () => remote!.vm('hv', 'db')?.state === 'running' && remote!.vm('hv', 'idle')?.state === 'off');
+    expect(remote.vms()).toEqual(expect.arrayContaining([{ host: 'hv', id: 'db', name: 'Postgres' }, { host: 'hv', id: 'idle', name: 'idle' }]));
+
+    const saved = await remote.executeVm('hv', 'db', 'save');
+    expect(saved).toMatchObject({ action: 'save', ok: true, detail: { verified_by: 'hypervisor', state: 'saved' } });
+    await until('db saved', () => remote!.vm('hv', 'db')?.state === 'saved');
+    expect(await remote.executeVm('hv', 'db', 'start')).toMatchObject({ action: 'start', ok: true });
+    await until('db running', () => remote!.vm('hv', 'db')?.state === 'running');
+    expect(seen).toEqual(expect.arrayContaining(['hv/db:stopping', 'hv/db:saved', 'hv/db:running']));
+
+    expect(await remote.executeVm('hv', 'ghost', 'start')).toMatchObject({ ok: false, error: { code: 'NOT_FOUND' } });
+    expect(await remote.executeVm('hv', 'Bad Id', 'start')).toMatchObject({ ok: false, error: { code: 'BAD_REQUEST' } });
+    // The host's own commands still go to the host's topic and are answered there.
+    expect(await remote.execute('hv', 'shutdown')).toMatchObject({ action: 'shutdown', ok: true });
+  }, 30_000);
+
   it('reads the outage state and events, and runs outage commands answered on outage/result', async () => {
     const port = await freePort();
     const { config } = parseConfig(`

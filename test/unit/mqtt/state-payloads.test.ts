@@ -1,6 +1,6 @@
-import { eventPayload, hostPayload, outagePayload, parseEventPayload, parseHostPayload, parseOutagePayload, parseResultPayload, parseSensorsPayload, parseUpsPayload, resultPayload, upsPayload, encode } from '../../../src/mqtt/payloads';
+import { eventPayload, hostPayload, outagePayload, parseEventPayload, parseHostPayload, parseOutagePayload, parseResultPayload, parseSensorsPayload, parseUpsPayload, parseVmPayload, resultPayload, upsPayload, vmPayload, encode } from '../../../src/mqtt/payloads';
 import type { BlackstartEvent } from '../../../src/core/events';
-import { initialOutageState, type HostState, type OutageState, type UpsState } from '../../../src/core/state';
+import { initialOutageState, type HostState, type OutageState, type UpsState, type VmState } from '../../../src/core/state';
 
 describe('reading retained state back (remote mode)', () => {
   it('round-trips UPS and host state, sensors and results', () => {
@@ -11,6 +11,13 @@ describe('reading retained state back (remote mode)', () => {
     expect(parseSensorsPayload('{"CPU Temp":{"value":41,"unit":"degrees C","status":"ok"}}')).toEqual({ 'CPU Temp': { value: 41, unit: 'degrees C', status: 'ok' } });
     const result = { id: 'a', action: 'wake', ok: false, error: { code: 'UNSUPPORTED' as const, message: 'no wake' }, tookMs: 3 };
     expect(parseResultPayload(encode(resultPayload(result)))).toEqual(result);
+  });
+
+  it("round-trips a guest's state with its hypervisor name, and refuses a state it does not know", () => {
+    const vm: VmState = { state: 'saved', since: Date.parse('2026-01-02T03:04:05.000Z'), lastError: 'libvirt x: virsh exited' };
+    expect(parseVmPayload(encode(vmPayload(vm, { host: 'hv1', id: 'db', name: 'Postgres 16' })))).toEqual({ ...vm, name: 'Postgres 16' });
+    expect(() => parseVmPayload('{"state":"hibernating","since":"2026-01-02T03:04:05.000Z","last_error":null,"name":"x"}')).toThrow(expect.objectContaining({ code: 'PROTOCOL', message: expect.stringMatching(/guest state: state/) }));
+    expect(() => parseVmPayload('{"state":"off","since":"2026-01-02T03:04:05.000Z","last_error":null}')).toThrow(/guest state: name/);
   });
 
   it('rejects what it cannot read with PROTOCOL, naming the field', () => {

@@ -47,7 +47,18 @@ describe('topics', () => {
   });
 
   it('parses the state topics a remote client reads', () => {
-    expect(t.remoteFilters).toEqual(['blackstart/bridge/state', 'blackstart/ups/+', 'blackstart/host/+', 'blackstart/host/+/sensors', 'blackstart/host/+/result', 'blackstart/outage', 'blackstart/outage/result', 'blackstart/event']);
+    expect(t.remoteFilters).toEqual([
+      'blackstart/bridge/state',
+      'blackstart/ups/+',
+      'blackstart/host/+',
+      'blackstart/host/+/sensors',
+      'blackstart/host/+/result',
+      'blackstart/host/+/vm/+',
+      'blackstart/host/+/vm/+/result',
+      'blackstart/outage',
+      'blackstart/outage/result',
+      'blackstart/event',
+    ]);
     expect(t.parse(t.bridgeState)).toEqual({ type: 'bridge-state' });
     expect(t.parse(t.ups('main'))).toEqual({ type: 'state', device: { kind: 'ups', id: 'main' } });
     expect(t.parse(t.host('nas'))).toEqual({ type: 'state', device: { kind: 'host', id: 'nas' } });
