@@ -64,6 +64,10 @@ async function run(args: string[]): Promise<{ code: number | null; stdout: strin
     const ghost = await run(['vm', 'hv1', 'nope', 'start', '-c', cfg]);
     expect(ghost.code).toBe(8);
     expect(ghost.stderr).toContain('unknown guest "nope" on host "hv1" (have: test, gone)');
+    // Configured, but the hypervisor has no such guest: refused with why, nothing sent blind.
+    const gone = await run(['vm', 'hv1', 'gone', 'start', '-c', cfg]);
+    expect(gone.code).toBe(8);
+    expect(gone.stderr).toContain('libvirt test:///default has no guest named "not here"');
     const noHost = await run(['vm', 'hv9', '-c', cfg]);
     expect(noHost.code).toBe(8);
     expect(noHost.stderr).toContain('no host "hv9"');

@@ -23,6 +23,8 @@ export class VmHost implements VmAdapter {
   private timer: TimerHandle | undefined;
   private busy = 0;
   private polling: Promise<void> | undefined;
+  /** Why a guest reads unknown: the hypervisor is away, or has no such guest. */
+  private readonly unreadable = new Map<string, BlackstartError>();
 
   constructor(
     readonly hostId: string,
@@ -61,6 +63,8 @@ export class VmHost implements VmAdapter {
     try {
       await this.poll();
       const now = ctx.current(guest).state;
+      // Nothing sensible can be sent for a guest nobody can see; say why rather than try blind.
+      if (now === 'unknown') throw this.unreadable.get(guest) ?? new BlackstartError('UNREACHABLE', `${this.hostId}/${guest}: its state cannot be read`);
       switch (request.action) {
         case 'start':
           if (isVmUp(now)) return { already: now };
@@ -121,16 +125,24 @@ export class VmHost implements VmAdapter {
       const listed = new Map((await this.hv.list()).map((l) => [l.name, l.state]));
       for (const [id, g] of Object.entries(this.cfg.guests)) {
         const name = g.name ?? id;
-        const state = listed.get(name);
-        if (state !== undefined) ctx.update(id, { state, lastError: null });
-        else if (!this.hv.listsAll) ctx.update(id, { state: 'off', lastError: null });
-        else ctx.update(id, { state: 'unknown', lastError: `${this.hv.describe()} has no guest named "${name}"` });
+        const state = listed.get(name) ?? (this.hv.listsAll ? undefined : 'off');
+        if (state !== undefined) {
+          this.unreadable.delete(id);
+          ctx.update(id, { state, lastError: null });
+        } else {
+          const e = new BlackstartError('NOT_FOUND', `${this.hv.describe()} has no guest named "${name}"`);
+          this.unreadable.set(id, e);
+          ctx.update(id, { state: 'unknown', lastError: e.message });
+        }
       }
     } catch (err) {
       const e = toBlackstartError(err);
       // A guest last seen off or saved stays so while its hypervisor is away (its host is off, most
       // likely); one that was running may be anything now.
-      for (const id of this.guests) ctx.update(id, { state: isVmDown(ctx.current(id).state) ? ctx.current(id).state : 'unknown', lastError: e.message });
+      for (const id of this.guests) {
+        this.unreadable.set(id, e);
+        ctx.update(id, { state: isVmDown(ctx.current(id).state) ? ctx.current(id).state : 'unknown', lastError: e.message });
+      }
     }
   }
 

@@ -153,8 +153,9 @@ describe('orchestrator with guests', () => {
       expect([g, plan.find((s) => s.host === `hv1/${g}`)?.state]).toEqual([g, 'failed']);
     }
     expect(plan.find((s) => s.host === 'hv1')).toMatchObject({ state: 'done' });
-    const failed = l.events.filter((e) => e.type === 'vm_stop_failed').map((e) => e.vm).sort();
-    expect(failed).toEqual(['backup', 'batch', 'db', 'hung', 'idle', 'web']);
+    const failed = l.events.filter((e) => e.type === 'vm_stop_failed');
+    expect(failed.map((e) => e.vm).sort()).toEqual(['backup', 'batch', 'db', 'hung', 'idle', 'web']);
+    for (const e of failed) expect(e.message).toMatch(/not answering \(simulated\.answers is false\)/);
     // The journal does not claim they ran before the outage, so none is started afterwards.
     expect([...l.journal.replay().runningBefore].sort()).toEqual(['app', 'hv1']);
   });
