@@ -2,12 +2,28 @@
  * The plugin's entry in Homebridge's config.json (snake_case, as in Blackstart's YAML), checked by hand:
  * a wrong entry is reported in the Homebridge log and leaves the platform idle rather than crashing it.
  */
+import { VM_ACTIONS, type VmAction } from 'blackstart';
 import type { PlatformConfig } from './homebridge-types';
 
 export interface HostOptions {
   /** Turning the switch off shuts the server down only when this is set: a stray tap or Siri phrase must not. */
   allowShutdown: boolean;
   temperatures: boolean;
+  name?: string;
+}
+
+/** What switching a guest off sends: any guest action but `start`. */
+export type GuestStop = Exclude<VmAction, 'start'>;
+export const GUEST_STOPS = VM_ACTIONS.filter((a): a is GuestStop => a !== 'start');
+
+export interface GuestOptions {
+  /** As for hosts: a stray tap or "turn everything off" must not stop a guest others depend on. */
+  allowShutdown: boolean;
+  /**
+   * The plugin's own choice, not the YAML's outage `stop`: MQTT does not carry that, and a remote plugin
+   * must behave the same. `shutdown` by default: graceful, and any hypervisor can do it.
+   */
+  stop: GuestStop;
   name?: string;
 }
 
@@ -18,6 +34,8 @@ export type PluginMode =
 export interface PluginConfig {
   mode: PluginMode;
   hosts: Map<string, HostOptions>;
+  /** By `<host>/<guest>`. */
+  guests: Map<string, GuestOptions>;
   /** How long a switch shows the state it was asked for while the host gets there. */
   holdMs: number;
   /** How long a refused "off" stays off before the switch flips back. */
@@ -27,6 +45,7 @@ export interface PluginConfig {
 }
 
 const ID = /^[a-z0-9][a-z0-9_-]*$/;
+const GUEST_ID = /^[a-z0-9][a-z0-9_-]*\/[a-z0-9][a-z0-9_-]*$/;
 
 export class PluginConfigError extends Error {}
 
@@ -49,6 +68,20 @@ export function parsePluginConfig(raw: PlatformConfig): PluginConfig {
     hosts.set(e.id, opts);
   });
 
+  const guests = new Map<string, GuestOptions>();
+  const glist = c.guests ?? [];
+  if (!Array.isArray(glist)) throw new PluginConfigError('guests must be a list');
+  glist.forEach((g: unknown, i) => {
+    const e = (g ?? {}) as Record<string, unknown>;
+    if (typeof e.id !== 'string' || !GUEST_ID.test(e.id)) throw new PluginConfigError(`guests[${i}].id must be <host>/<guest> as in Blackstart, e.g. hv1/db`);
+    if (guests.has(e.id)) throw new PluginConfigError(`guests[${i}]: "${e.id}" is listed twice`);
+    const stop = e.stop ?? 'shutdown';
+    if (!(GUEST_STOPS as readonly unknown[]).includes(stop)) throw new PluginConfigError(`guests[${i}].stop must be one of ${GUEST_STOPS.join(', ')}, not ${JSON.stringify(stop)}`);
+    const opts: GuestOptions = { allowShutdown: e.allow_shutdown === true, stop: stop as GuestStop };
+    if (typeof e.name === 'string' && e.name.trim()) opts.name = e.name.trim();
+    guests.set(e.id, opts);
+  });
+
   const modeName = c.mode ?? (c.config_file ? 'in_process' : 'remote');
   let mode: PluginMode;
   if (modeName === 'in_process') {
@@ -66,6 +99,7 @@ export function parsePluginConfig(raw: PlatformConfig): PluginConfig {
   return {
     mode,
     hosts,
+    guests,
     holdMs: num(c.hold_s, 'hold_s', 300, 1) * 1000,
     revertMs: num(c.revert_ms, 'revert_ms', 1000, 0),
     staleAfterMs: num(c.stale_after_s, 'stale_after_s', 30, 0) * 1000,
@@ -74,4 +108,8 @@ export function parsePluginConfig(raw: PlatformConfig): PluginConfig {
 
 export function hostOptions(config: PluginConfig, id: string): HostOptions {
   return config.hosts.get(id) ?? { allowShutdown: false, temperatures: false };
+}
+
+export function guestOptions(config: PluginConfig, host: string, guest: string): GuestOptions {
+  return config.guests.get(`${host}/${guest}`) ?? { allowShutdown: false, stop: 'shutdown' };
 }

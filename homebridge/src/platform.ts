@@ -1,15 +1,18 @@
 /**
  * The dynamic platform: restores cached accessories by their stable UUIDs, starts the source
- * (in-process core or remote over MQTT), keeps one accessory per UPS and host, removes the stale.
+ * (in-process core or remote over MQTT), keeps one accessory per UPS, host and guest, removes the stale.
  */
-import type { BlackstartSource, Logger, SourceDevice } from 'blackstart';
+import type { BlackstartSource, Logger, SourceDevice, SourceVm } from 'blackstart';
 import type { API, DynamicPlatformPlugin, Logging, PlatformAccessory, PlatformConfig } from './homebridge-types';
-import { hostOptions, parsePluginConfig, type PluginConfig } from './config';
+import { guestOptions, hostOptions, parsePluginConfig, type PluginConfig } from './config';
 import { HostAccessory } from './host-accessory';
 import { coreLogger } from './log-bridge';
-import { accessoryKey, PLATFORM_NAME, PLUGIN_NAME } from './settings';
+import { accessoryKey, guestKey, PLATFORM_NAME, PLUGIN_NAME } from './settings';
 import { createSource } from './sources';
 import { UpsAccessory } from './ups-accessory';
+import { VmAccessory } from './vm-accessory';
+
+type Wanted = (SourceDevice & { kind: 'ups' }) | (SourceDevice & { kind: 'host' }) | (SourceVm & { kind: 'vm' });
 
 export type SourceFactory = (config: PluginConfig, log: Logger, storagePath: string) => Promise<BlackstartSource>;
 
@@ -17,6 +20,8 @@ export class BlackstartPlatform implements DynamicPlatformPlugin {
   private readonly cached = new Map<string, PlatformAccessory>();
   private readonly hosts = new Map<string, HostAccessory>();
   private readonly ups = new Map<string, UpsAccessory>();
+  /** By `<host>/<guest>`. */
+  private readonly guests = new Map<string, VmAccessory>();
   private readonly config: PluginConfig | undefined;
   private source: BlackstartSource | undefined;
   private staleTimer: NodeJS.Timeout | undefined;
@@ -49,6 +54,7 @@ export class BlackstartPlatform implements DynamicPlatformPlugin {
   async stop(): Promise<void> {
     clearTimeout(this.staleTimer);
     for (const h of this.hosts.values()) h.dispose();
+    for (const g of this.guests.values()) g.dispose();
     await this.source?.stop();
   }
 
@@ -66,6 +72,7 @@ export class BlackstartPlatform implements DynamicPlatformPlugin {
     source.on('ups', (id) => this.ups.get(id)?.refresh());
     source.on('host', (id) => this.hosts.get(id)?.refresh());
     source.on('sensors', (id) => this.hosts.get(id)?.refresh());
+    source.on('vm', (host, guest) => this.guests.get(`${host}/${guest}`)?.refresh());
     source.on('online', (online) => {
       this.log[online ? 'info' : 'warn'](online ? 'Blackstart is online' : 'Blackstart is offline: its accessories show "not responding"');
       this.refreshAll();
@@ -85,25 +92,35 @@ export class BlackstartPlatform implements DynamicPlatformPlugin {
     const source = this.source;
     const config = this.config;
     if (!source || !config) return;
-    const wanted = new Map<string, SourceDevice>();
-    for (const d of source.devices()) wanted.set(this.api.hap.uuid.generate(accessoryKey(d.kind, d.id)), d);
-    // Hosts named in the plugin config are kept even before a remote Blackstart has announced them.
+    const uuid = (key: string): string => this.api.hap.uuid.generate(key);
+    const wanted = new Map<string, Wanted>();
+    for (const d of source.devices()) wanted.set(uuid(accessoryKey(d.kind, d.id)), d);
+    for (const v of source.vms()) wanted.set(uuid(guestKey(v.host, v.id)), { kind: 'vm', ...v });
+    // Hosts and guests named in the plugin config are kept even before a remote Blackstart has announced them.
     for (const id of config.hosts.keys()) {
-      const uuid = this.api.hap.uuid.generate(accessoryKey('host', id));
-      if (!wanted.has(uuid)) wanted.set(uuid, { kind: 'host', id, name: id });
+      const u = uuid(accessoryKey('host', id));
+      if (!wanted.has(u)) wanted.set(u, { kind: 'host', id, name: id });
+    }
+    for (const key of config.guests.keys()) {
+      const [host = '', id = ''] = key.split('/');
+      const u = uuid(guestKey(host, id));
+      if (!wanted.has(u)) wanted.set(u, { kind: 'vm', host, id, name: id });
     }
     const fresh: PlatformAccessory[] = [];
-    for (const [uuid, d] of wanted) {
-      if ((d.kind === 'host' ? this.hosts : this.ups).has(d.id)) continue;
-      let accessory = this.cached.get(uuid);
+    for (const [u, d] of wanted) {
+      if (d.kind === 'vm' ? this.guests.has(`${d.host}/${d.id}`) : (d.kind === 'host' ? this.hosts : this.ups).has(d.id)) continue;
+      let accessory = this.cached.get(u);
       if (!accessory) {
-        const name = d.kind === 'host' ? (hostOptions(config, d.id).name ?? d.name) : d.name;
-        accessory = new this.api.platformAccessory(name, uuid);
-        accessory.context = { kind: d.kind, id: d.id };
+        accessory = new this.api.platformAccessory(this.displayName(config, d), u);
+        accessory.context = d.kind === 'vm' ? { kind: d.kind, host: d.host, id: d.id } : { kind: d.kind, id: d.id };
         fresh.push(accessory);
-        this.cached.set(uuid, accessory);
+        this.cached.set(u, accessory);
       }
-      if (d.kind === 'host') {
+      if (d.kind === 'vm') {
+        const g = new VmAccessory(this.api.hap, accessory, d.host, d.id, source, { ...guestOptions(config, d.host, d.id), holdMs: config.holdMs, revertMs: config.revertMs }, this.log);
+        this.guests.set(`${d.host}/${d.id}`, g);
+        g.refresh();
+      } else if (d.kind === 'host') {
         const h = new HostAccessory(this.api.hap, accessory, d.id, source, { ...hostOptions(config, d.id), holdMs: config.holdMs, revertMs: config.revertMs }, this.log);
         this.hosts.set(d.id, h);
         h.refresh();
@@ -118,7 +135,7 @@ export class BlackstartPlatform implements DynamicPlatformPlugin {
       this.log.info(`added ${fresh.map((a) => a.displayName).join(', ')}`);
     }
     if (!removeStale) return;
-    const stale = [...this.cached].filter(([uuid]) => !wanted.has(uuid)).map(([, a]) => a);
+    const stale = [...this.cached].filter(([u]) => !wanted.has(u)).map(([, a]) => a);
     if (stale.length) {
       for (const a of stale) this.cached.delete(a.UUID);
       this.api.unregisterPlatformAccessories(PLUGIN_NAME, PLATFORM_NAME, stale);
@@ -129,5 +146,16 @@ export class BlackstartPlatform implements DynamicPlatformPlugin {
   private refreshAll(): void {
     for (const h of this.hosts.values()) h.refresh();
     for (const u of this.ups.values()) u.refresh();
+    for (const g of this.guests.values()) g.refresh();
+  }
+
+  /**
+   * A guest's hypervisor name when it has one of its own; its bare id ("db") would say little in a Home
+   * room full of servers, so then the host goes with it.
+   */
+  private displayName(config: PluginConfig, d: Wanted): string {
+    if (d.kind === 'ups') return d.name;
+    if (d.kind === 'host') return hostOptions(config, d.id).name ?? d.name;
+    return guestOptions(config, d.host, d.id).name ?? (d.name && d.name !== d.id ? d.name : `${d.host} ${d.id}`);
   }
 }

@@ -1,7 +1,7 @@
 /**
  * The plugin in a real Homebridge 2 (Node 22) inside a network namespace that has only `lo`.
- * Blackstart runs in-process from a lab YAML: two simulated UPS (one loses mains), a simulated server, and a host with
- * only Wake-on-LAN aimed at a UDP listener on the namespace's own 127.0.0.1.
+ * Blackstart runs in-process from a lab YAML: two simulated UPS (one loses mains), a simulated server with a simulated
+ * hypervisor and one guest, and a host with only Wake-on-LAN aimed at a UDP listener on the namespace's own 127.0.0.1.
  */
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -34,7 +34,10 @@ ups:
   # Feeds nothing the orchestrator watches: its cut only shows in Apple Home.
   garage: { name: Garage UPS, simulated: { interval: 200ms, timeline: [{ at: 1s, mains: "off" }] } }
 hosts:
-  nas: { name: Storage, simulated: { shutdown_takes: 300ms, wake_takes: 300ms } }
+  nas:
+    name: Storage
+    simulated: { shutdown_takes: 300ms, wake_takes: 300ms }
+    vms: { simulated: {}, poll_every: 500ms, guests: { db: { stop: save, simulated: { stop_takes: 300ms, start_takes: 300ms } } } }
 ${withSleeper ? `  sleeper: { name: Sleeper, wol: { mac: "${MAC}", address: 127.0.0.1, port: ${WOL_PORT}, repeat: 1 } }` : ''}
 `;
 }
@@ -49,11 +52,11 @@ suite('homebridge-blackstart in a real Homebridge 2, Blackstart in-process (name
   beforeAll(async () => {
     createLoopbackNamespace(ns);
     writeFileSync(join(dir, 'lab.yaml'), labYaml(dir, true));
-    hb = new HomebridgeInNamespace(ns, dir, { mode: 'in_process', config_file: join(dir, 'lab.yaml'), revert_ms: 300, hosts: [{ id: 'nas' }] });
+    hb = new HomebridgeInNamespace(ns, dir, { mode: 'in_process', config_file: join(dir, 'lab.yaml'), revert_ms: 300, hosts: [{ id: 'nas' }], guests: [{ id: 'nas/db', allow_shutdown: true, stop: 'save' }] });
     listener = spawnNodeIn(ns, ['-e', LISTENER]);
     listener.stdout?.on('data', (d: Buffer) => datagrams.push(...d.toString().split('\n').filter(Boolean)));
     await until('the WOL listener', () => (datagrams.includes('ready') ? true : undefined), 5000);
-    await hb.start(5);
+    await hb.start(6);
   }, 40_000);
 
   afterAll(async () => {
@@ -65,9 +68,9 @@ suite('homebridge-blackstart in a real Homebridge 2, Blackstart in-process (name
     expect(listNamespaces()).not.toContain(ns);
   }, 15_000);
 
-  it('publishes the bridge, two host switches and the UPS battery with its on-battery sensor', async () => {
+  it('publishes the bridge, two host switches, a guest switch and the UPS battery with its on-battery sensor', async () => {
     // Homebridge appends part of the bridge's id to its name.
-    expect(hb.accessories.map(accessoryName).sort()).toEqual([expect.stringMatching(/^BlackstartTest/), 'Garage UPS', 'Rack UPS', 'Sleeper', 'Storage']);
+    expect(hb.accessories.map(accessoryName).sort()).toEqual([expect.stringMatching(/^BlackstartTest/), 'Garage UPS', 'Rack UPS', 'Sleeper', 'Storage', 'nas db']);
     const ups = hb.byName('Rack UPS');
     await until('a first UPS reading', async () => ((await hb.get(charId(ups, HAP_TYPES.battery, HAP_TYPES.batteryLevel))) === 100 ? true : undefined), 5000, () => hb.log());
     expect(await hb.get(charId(ups, HAP_TYPES.contactSensor, HAP_TYPES.contactSensorState))).toBe(0);
@@ -107,14 +110,27 @@ suite('homebridge-blackstart in a real Homebridge 2, Blackstart in-process (name
     expect(hb.log()).not.toMatch(/shutdown sent to "nas"/);
   });
 
+  it("switching a guest off saves it (the plugin config's stop) and switching it on starts it again", async () => {
+    const on = charId(hb.byName('nas db'), HAP_TYPES.switch, HAP_TYPES.on);
+    await until('the guest running', async () => ((await hb.get(on)) === 1 ? true : undefined), 5000, () => hb.log());
+    expect(await hb.put(on, false)).toBe(204);
+    // "done" is logged only once the hypervisor reports the guest saved.
+    await until('the guest saved', () => (/nas db: save of guest "db" on "nas" done/.test(hb.log()) ? true : undefined), 5000, () => hb.log());
+    expect(await hb.get(on)).toBe(0);
+    expect(await hb.put(on, true)).toBe(204);
+    await until('the guest running again', () => (/nas db: start of guest "db" on "nas" done/.test(hb.log()) ? true : undefined), 5000, () => hb.log());
+    expect(await hb.get(on)).toBe(1);
+    expect(hb.log()).not.toMatch(/of guest "db" on "nas" failed/);
+  });
+
   it('after a restart restores the accessories from the cache (same ids) and drops a host no longer in the YAML', async () => {
     const aidOf = (name: string): number => hb.byName(name).aid;
-    const before = { ups: aidOf('Rack UPS'), nas: aidOf('Storage') };
+    const before = { ups: aidOf('Rack UPS'), nas: aidOf('Storage'), db: aidOf('nas db') };
     await hb.stop();
     writeFileSync(join(dir, 'lab.yaml'), labYaml(dir, false));
-    await hb.start(4);
-    expect(hb.accessories.map(accessoryName).sort()).toEqual([expect.stringMatching(/^BlackstartTest/), 'Garage UPS', 'Rack UPS', 'Storage']);
-    expect({ ups: aidOf('Rack UPS'), nas: aidOf('Storage') }).toEqual(before);
+    await hb.start(5);
+    expect(hb.accessories.map(accessoryName).sort()).toEqual([expect.stringMatching(/^BlackstartTest/), 'Garage UPS', 'Rack UPS', 'Storage', 'nas db']);
+    expect({ ups: aidOf('Rack UPS'), nas: aidOf('Storage'), db: aidOf('nas db') }).toEqual(before);
     expect(hb.log()).toMatch(/removed Sleeper \(no longer in Blackstart\)/);
     expect(readFileSync(join(hb.userdir, 'accessories', 'cachedAccessories'), 'utf8')).not.toContain('Sleeper');
     expect(await hb.get(charId(hb.byName('Storage'), HAP_TYPES.switch, HAP_TYPES.on))).toBe(1);

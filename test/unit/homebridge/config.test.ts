@@ -18,6 +18,12 @@ describe('plugin config', () => {
     expect(remote.staleAfterMs).toBe(60_000);
   });
 
+  it('reads guest options: stop is shutdown and off does nothing unless asked', () => {
+    const c = parsePluginConfig({ platform: 'Blackstart', config_file: 'x.yaml', guests: [{ id: 'hv1/db', stop: 'save', allow_shutdown: true, name: ' DB ' }, { id: 'hv1/web' }] });
+    expect(c.guests.get('hv1/db')).toEqual({ allowShutdown: true, stop: 'save', name: 'DB' });
+    expect(c.guests.get('hv1/web')).toEqual({ allowShutdown: false, stop: 'shutdown' });
+  });
+
   it('names what is wrong', () => {
     const bad = (c: Record<string, unknown>) => () => parsePluginConfig({ platform: 'Blackstart', ...c });
     expect(bad({ mode: 'in_process' })).toThrow(/needs config_file/);
@@ -25,5 +31,8 @@ describe('plugin config', () => {
     expect(bad({ mode: 'cloud' })).toThrow(/mode must be in_process or remote/);
     expect(bad({ config_file: 'x.yaml', hosts: [{ id: 'Big NAS' }] })).toThrow(/hosts\[0\].id/);
     expect(bad({ config_file: 'x.yaml', hold_s: 0 })).toThrow(/hold_s must be a number >= 1/);
+    expect(bad({ config_file: 'x.yaml', guests: [{ id: 'db' }] })).toThrow(/guests\[0\].id must be <host>\/<guest>/);
+    expect(bad({ config_file: 'x.yaml', guests: [{ id: 'hv1/db', stop: 'start' }] })).toThrow(/guests\[0\].stop must be one of shutdown, save, off, not "start"/);
+    expect(bad({ config_file: 'x.yaml', guests: [{ id: 'hv1/db' }, { id: 'hv1/db' }] })).toThrow(/guests\[1\]: "hv1\/db" is listed twice/);
   });
 });

@@ -66,6 +66,55 @@ describe('Blackstart platform', () => {
     await platform.stop();
   });
 
+  it('registers a switch per guest, named by the hypervisor or as "<host> <guest>", and follows its state', async () => {
+    const source = labSource();
+    source.setVm('nas', 'db', { state: 'running' });
+    source.setVm('nas', 'web', { state: 'saved' }, 'Web Server');
+    const { registered, platform } = await launch({ config_file: 'lab.yaml', guests: [{ id: 'nas/db', allow_shutdown: true, stop: 'save' }] }, source);
+    const db = registered.find((a) => a.UUID === hap.uuid.generate('blackstart:vm:nas/db'));
+    const web = registered.find((a) => a.UUID === hap.uuid.generate('blackstart:vm:nas/web'));
+    expect([db?.displayName, web?.displayName]).toEqual(['nas db', 'Web Server']);
+    expect(db?.context).toEqual({ kind: 'vm', host: 'nas', id: 'db' });
+    const on = db!.getService(Service.Switch)!.getCharacteristic(Characteristic.On);
+    expect(on.value).toBe(true);
+    source.setVm('nas', 'db', { state: 'stopping' });
+    expect(on.value).toBe(false);
+    await on.handleSetRequest(true);
+    expect(source.vmCalls).toEqual([{ host: 'nas', guest: 'db', action: 'start' }]);
+    // Its options went to the accessory: off sends the configured save.
+    source.setVm('nas', 'db', { state: 'running' });
+    await on.handleSetRequest(false);
+    expect(source.vmCalls.at(-1)).toEqual({ host: 'nas', guest: 'db', action: 'save' });
+    await platform.stop();
+  });
+
+  it('restores a cached guest by UUID and removes the guest that is gone', async () => {
+    const source = labSource();
+    source.setVm('nas', 'db', { state: 'off' });
+    const cachedDb = newAccessory('Database', 'blackstart:vm:nas/db');
+    cachedDb.addService(Service.Switch, 'Database');
+    const gone = newAccessory('nas old', 'blackstart:vm:nas/old');
+    const { registered, unregistered } = await launch({ config_file: 'lab.yaml' }, source, [cachedDb, gone]);
+    expect(registered.map((a) => a.displayName).sort()).toEqual(['main', 'nas', 'web']);
+    expect(unregistered).toEqual([gone]);
+    expect(cachedDb.services.filter((s) => s.UUID === Service.Switch.UUID)).toHaveLength(1);
+    expect(await cachedDb.getService(Service.Switch)!.getCharacteristic(Characteristic.On).handleGetRequest()).toBe(false);
+  });
+
+  it('in remote mode adds a guest when it appears, and lists configured guests before they are seen', async () => {
+    const source = new FakeSource();
+    const { registered, platform } = await launch({ mode: 'remote', mqtt: { url: 'mqtt://127.0.0.1:1' }, guests: [{ id: 'hv1/db', name: 'Database' }] }, source);
+    expect(registered.map((a) => a.displayName)).toEqual(['Database']);
+    const db = registered[0]!.getService(Service.Switch)!.getCharacteristic(Characteristic.On);
+    await expect(db.handleGetRequest()).rejects.toBe(hap.HAPStatus.SERVICE_COMMUNICATION_FAILURE);
+    source.setVm('hv1', 'db', { state: 'running' });
+    expect(await db.handleGetRequest()).toBe(true);
+    source.setVm('hv1', 'web', { state: 'paused' }); // first heard of: the source emits devices
+    expect(registered.map((a) => a.displayName)).toEqual(['Database', 'hv1 web']);
+    expect(await registered[1]!.getService(Service.Switch)!.getCharacteristic(Characteristic.On).handleGetRequest()).toBe(true);
+    await platform.stop();
+  });
+
   it('a bad plugin config is logged and starts nothing', async () => {
     const { registered, log } = await launch({ mode: 'remote', mqtt: { url: 'http://x' } }, labSource());
     expect(registered).toEqual([]);
