@@ -100,7 +100,7 @@ export function missingTypesIn(log: string): string[] {
 }
 
 /**
- * A Blackstart config with a simulated device for every UPS and host the given flows name, for
+ * A Blackstart config with a simulated device for every UPS, host and guest the given flows name, for
  * flows whose config node runs in-process from `blackstart.yaml` in the userDir (as the examples
  * do). The simulated UPS stays on mains and the config has no outage trigger that could fire, so
  * nothing acts by itself; the embedded broker listens on `mqttPort` on loopback only.
@@ -108,10 +108,19 @@ export function missingTypesIn(log: string): string[] {
 export function simulatedLabYaml(flows: FlowNode[], mqttPort: number): string {
   const ups = new Set<string>();
   const hosts = new Set<string>();
+  const guests = new Map<string, Set<string>>();
   for (const n of flows) {
     if (n.type === 'blackstart-ups' && typeof n.ups === 'string' && n.ups) ups.add(n.ups);
-    if (/^blackstart-(host|power|sensors)$/.test(n.type) && typeof n.host === 'string' && n.host) hosts.add(n.host);
+    if (/^blackstart-(host|power|sensors|vm|vm-power)$/.test(n.type) && typeof n.host === 'string' && n.host) hosts.add(n.host);
+    if (/^blackstart-(vm|vm-power)$/.test(n.type) && typeof n.host === 'string' && n.host && typeof n.guest === 'string' && n.guest) {
+      guests.set(n.host, (guests.get(n.host) ?? new Set<string>()).add(n.guest));
+    }
   }
+  const hostYaml = (h: string): string[] => {
+    const g = guests.get(h);
+    if (!g) return [`  ${h}:`, '    simulated: {}'];
+    return [`  ${h}:`, '    simulated: {}', '    vms:', '      simulated: {}', '      guests:', ...[...g].sort().map((id) => `        ${id}: { simulated: {} }`)];
+  };
   if (ups.size === 0) ups.add('rack');
   return [
     'mqtt:',
@@ -126,7 +135,7 @@ export function simulatedLabYaml(flows: FlowNode[], mqttPort: number): string {
     '    on_battery_after: 24h',
     '    low_battery: false',
     '    plan: false',
-    ...(hosts.size ? ['hosts:', ...[...hosts].sort().flatMap((h) => [`  ${h}:`, '    simulated: {}'])] : []),
+    ...(hosts.size ? ['hosts:', ...[...hosts].sort().flatMap(hostYaml)] : []),
     '',
   ].join('\n');
 }

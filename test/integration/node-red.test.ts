@@ -1,7 +1,8 @@
 /**
  * node-red-contrib-blackstart in a real Node-RED 5 (Node 22) on loopback, with a temp userDir the
  * package is installed into: the palette registers every node type, each example flow deploys with
- * no missing types, and deployed flows act on real peers: a NUT upsd (dummy-ups) going on battery
+ * no missing types, a guest switched through the vm nodes on a simulated hypervisor changes state as
+ * the flow sees it, and deployed flows act on real peers: a NUT upsd (dummy-ups) going on battery
  * makes the flow shut a host down through a real sshd, and a Wake-on-LAN node's magic packet
  * reaches a UDP listener on 127.0.0.1.
  */
@@ -104,6 +105,70 @@ if (nrMissing) console.warn(`node-red: skipped: ${nrMissing}`);
     const ours = flow.filter((n) => n.type.startsWith('blackstart-'));
     expect(ours.length).toBeGreaterThan(0);
   });
+
+  it('a guest action through vm power changes the state a vm node reports, on a simulated hypervisor', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'bs-nr-vm-'));
+    try {
+      const yaml = join(dir, 'vms.yaml');
+      writeFileSync(
+        yaml,
+        [
+          `mqtt: { embedded: { host: 127.0.0.1, port: ${await freePort()} } }`,
+          'ups: { rack: { simulated: { interval: 1s } } }',
+          'outage: { ups: rack, trigger: { on_battery_after: 24h, low_battery: false, plan: false } }',
+          'hosts: { hv: { simulated: {}, vms: { simulated: {}, poll_every: 500ms, guests: { db: { stop: save, simulated: { stop_takes: 300ms } } } } } }',
+          '',
+        ].join('\n'),
+      );
+      const states = join(dir, 'states.jsonl');
+      const flow: FlowNode[] = [
+        { id: 'vtab', type: 'tab', label: 'Switch a guest' },
+        { id: 'vcfg', type: 'blackstart-config', name: 'hv lab', mode: 'in_process', configFile: yaml },
+        // POST /api/guest with a text body: the body is msg.payload, the action.
+        { id: 'vin', type: 'http in', z: 'vtab', name: '', url: '/guest', method: 'post', upload: false, x: 320, y: 120, wires: [['vpow']] },
+        { id: 'vpow', type: 'blackstart-vm-power', z: 'vtab', name: '', server: 'vcfg', host: 'hv', guest: 'db', action: 'start', x: 540, y: 120, wires: [['vout']] },
+        { id: 'vcatch', type: 'catch', z: 'vtab', name: '', scope: ['vpow'], uncaught: false, x: 540, y: 200, wires: [['vout']] },
+        { id: 'vout', type: 'http response', z: 'vtab', name: '', statusCode: '', headers: {}, x: 760, y: 120, wires: [] },
+        { id: 'vvm', type: 'blackstart-vm', z: 'vtab', name: '', server: 'vcfg', host: 'hv', guest: 'db', x: 540, y: 280, wires: [['vlog']] },
+        { id: 'vlog', type: 'file', z: 'vtab', name: '', filename: states, filenameType: 'str', appendNewline: true, createDir: true, overwriteFile: 'false', encoding: 'none', x: 760, y: 280, wires: [] },
+        // GET /api/guest-state: a second vm node answers with the current state.
+        { id: 'vnowin', type: 'http in', z: 'vtab', name: '', url: '/guest-state', method: 'get', upload: false, x: 320, y: 360, wires: [['vnow']] },
+        { id: 'vnow', type: 'blackstart-vm', z: 'vtab', name: '', server: 'vcfg', host: 'hv', guest: 'db', x: 540, y: 360, wires: [['vnowout']] },
+        { id: 'vnowout', type: 'http response', z: 'vtab', name: '', statusCode: '', headers: {}, x: 760, y: 360, wires: [] },
+      ];
+      const { missingTypes } = await nr.deploy(flow);
+      expect(missingTypes).toEqual([]);
+      const seen = (): string[] =>
+        existsSync(states)
+          ? readFileSync(states, 'utf8')
+              .split('\n')
+              .filter((l) => l.trim() !== '')
+              .map((l) => (JSON.parse(l) as { state: string }).state)
+          : [];
+      const waitFor = async (what: string, fn: () => Promise<boolean> | boolean): Promise<void> => {
+        const deadline = Date.now() + 15_000;
+        while (!(await Promise.resolve().then(fn).catch(() => false))) {
+          if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; states seen: ${seen().join(', ')}\n--- Node-RED log (tail):\n${nr.log().slice(-4000)}`);
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      };
+      await waitFor('db read running', async () => {
+        const r = await fetch(`${nr.url}/api/guest-state`, { signal: AbortSignal.timeout(5000) });
+        return r.status === 200 && ((await r.json()) as { state?: string }).state === 'running';
+      });
+      const from = seen().length;
+
+      const act = (action: string): Promise<Record<string, unknown>> =>
+        fetch(`${nr.url}/api/guest`, { method: 'POST', headers: { 'Content-Type': 'text/plain' }, body: action, signal: AbortSignal.timeout(15_000) }).then((r) => r.json() as Promise<Record<string, unknown>>);
+      expect(await act('save')).toMatchObject({ action: 'save', ok: true, detail: { verified_by: 'hypervisor', state: 'saved' } });
+      await waitFor('saved on the vm output', () => seen().slice(from).includes('saved'));
+      expect(await act('start')).toMatchObject({ action: 'start', ok: true, detail: { state: 'running' } });
+      await waitFor('running again on the vm output', () => seen().slice(from).includes('running'));
+      expect(seen().slice(from)).toEqual(['stopping', 'saved', 'running']);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 45_000);
 });
 
 const peersMissing = nrMissing ?? nutMissing() ?? sshdMissing();

@@ -1,4 +1,5 @@
 /** Every status dot the nodes show comes from this one table, so a colour means the same on every node. */
+import type { VmPower } from 'blackstart';
 import type { NodeStatus } from './red';
 
 const TABLE = {
@@ -22,6 +23,12 @@ const TABLE = {
   // outage phase (on_battery, shutting_down, down above)
   normal: { fill: 'green', shape: 'dot', text: 'normal' },
   restoring: { fill: 'blue', shape: 'ring', text: 'restoring' },
+  // guest state (running, off above); a ring while it is on its way, as for shutting_down
+  stopping: { fill: 'yellow', shape: 'ring', text: 'stopping' },
+  paused: { fill: 'yellow', shape: 'dot', text: 'paused' },
+  saved: { fill: 'grey', shape: 'dot', text: 'saved' },
+  // Not "unknown" above (no state has arrived): the hypervisor has not been read, or could not be.
+  vm_unknown: { fill: 'red', shape: 'ring', text: 'state unknown' },
   // a command
   busy: { fill: 'blue', shape: 'ring', text: 'working' },
   ok: { fill: 'green', shape: 'dot', text: 'ok' },
@@ -38,4 +45,19 @@ export const STATUS_KEYS = Object.keys(TABLE) as StatusKey[];
 export function statusOf(key: StatusKey, detail?: string): NodeStatus {
   const s = TABLE[key];
   return { fill: s.fill, shape: s.shape, text: detail ? `${s.text} · ${detail}` : s.text };
+}
+
+// A Record over every guest state, so a state added to the core fails to compile until it has a dot.
+const VM_KEYS: Record<VmPower, StatusKey> = {
+  running: 'running',
+  paused: 'paused',
+  stopping: 'stopping',
+  off: 'off',
+  saved: 'saved',
+  unknown: 'vm_unknown',
+};
+
+/** The table's key for a guest state. */
+export function vmStatusKey(state: VmPower): StatusKey {
+  return VM_KEYS[state];
 }

@@ -13,12 +13,14 @@ import outageNode from '../../../nodes/src/outage';
 import powerNode from '../../../nodes/src/power';
 import sensorsNode from '../../../nodes/src/sensors';
 import upsNode from '../../../nodes/src/ups';
+import vmNode from '../../../nodes/src/vm';
+import vmPowerNode from '../../../nodes/src/vm-power';
 import wolNode from '../../../nodes/src/wol';
 import { freePort } from '../../helpers/ports';
 
 export { helper, type TestNode };
 
-export const ALL_NODES = [configNode, upsNode, hostNode, powerNode, sensorsNode, wolNode, outageNode] as unknown as ((RED: never) => void)[];
+export const ALL_NODES = [configNode, upsNode, hostNode, powerNode, vmNode, vmPowerNode, sensorsNode, wolNode, outageNode] as unknown as ((RED: never) => void)[];
 
 export function initHelper(): void {
   helper.init(require.resolve('node-red'), { logging: { console: { level: 'off' } } });
@@ -29,6 +31,8 @@ export interface LabOptions {
   upsExtra?: string;
   /** YAML under `outage:` besides the journal. */
   outage?: string;
+  /** More hosts (YAML under `hosts:`, indented two spaces), e.g. one with `vms:`. */
+  hosts?: string;
 }
 
 /** Writes a Blackstart config for a simulated UPS `rack` and hosts `nas` and `db`; returns its path and port. */
@@ -52,6 +56,7 @@ ${opts.upsExtra ?? ''}
 hosts:
   nas: { simulated: { shutdown_takes: 200ms, wake_takes: 200ms } }
   db: { simulated: { shutdown_takes: 200ms, wake_takes: 200ms } }
+${opts.hosts ?? ''}
 `,
   );
   return { file, port, dir };

@@ -25,6 +25,13 @@ ups:
   rack: { simulated: { interval: 100ms } }
 hosts:
   nas: { simulated: { shutdown_takes: 200ms, wake_takes: 200ms } }
+  hv:
+    simulated: {}
+    vms:
+      simulated: {}
+      poll_every: 500ms
+      guests:
+        db: { name: "Database VM", stop: save, simulated: { stop_takes: 300ms, start_takes: 300ms } }
 `);
     app = await startBlackstart(config, { log: silentLogger() });
   });
@@ -76,6 +83,34 @@ hosts:
 
     helper.getNode('o').receive({ payload: 'abort' });
     expect(await until('abort refused', () => out.caught![1])).toMatchObject({ payload: { ok: false, error: { code: 'REFUSED' } } });
+  });
+
+  it('reads a guest from its retained topic and runs guest actions over MQTT', async () => {
+    const [cfg, creds] = remote(PASSWORD);
+    await helper.load(
+      ALL_NODES,
+      [
+        { id: 'f', type: 'tab' },
+        ...cfg,
+        { id: 'v', z: 'f', type: 'blackstart-vm', server: 'cfg', host: 'hv', guest: 'db', wires: [['state']] },
+        { id: 'p', z: 'f', type: 'blackstart-vm-power', server: 'cfg', host: 'hv', guest: 'db', action: 'save', wires: [['result']] },
+        { id: 'c', z: 'f', type: 'catch', scope: ['p'], wires: [['caught']] },
+        ...['state', 'result', 'caught'].map((id) => ({ id, z: 'f', type: 'helper' })),
+      ],
+      creds,
+    );
+    const out = Object.fromEntries(['state', 'result', 'caught'].map((id) => [id, collect(helper.getNode(id))]));
+    const dots = statuses(helper.getNode('v'));
+    await until('db running over MQTT', () => dots.find((d) => d.text === 'running'));
+
+    helper.getNode('p').receive({});
+    expect(await until('save result', () => out.result![0])).toMatchObject({ topic: 'hv/db', payload: { action: 'save', ok: true, id: expect.stringMatching(/^remote-/) } });
+    expect(await until('saved', () => out.state!.find((m) => m.topic === 'saved'))).toMatchObject({ host: 'hv', guest: 'db', payload: { state: 'saved', name: 'Database VM' } });
+    helper.getNode('p').receive({ payload: 'start' });
+    await until('start result', () => out.result![1]);
+    await until('running again', () => out.state!.find((m) => m.topic === 'running' && m.previous === 'saved'));
+    helper.getNode('p').receive({ guest: 'ghost', payload: 'start' });
+    expect(await until('caught', () => out.caught![0])).toMatchObject({ payload: { ok: false, error: { code: 'NOT_FOUND' } } });
   });
 
   it('keeps the password out of the flow and shows offline when the login is refused', async () => {

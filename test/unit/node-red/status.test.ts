@@ -1,6 +1,6 @@
 /** The one status table: every state a node can show has a dot, and the dots are ones Node-RED draws. */
-import { HOST_PHASES, OUTAGE_PHASES, UPS_STATUSES } from '../../../src/core/state';
-import { STATUS_KEYS, statusOf } from '../../../nodes/src/lib/status';
+import { HOST_PHASES, OUTAGE_PHASES, UPS_STATUSES, VM_STATES } from '../../../src/core/state';
+import { STATUS_KEYS, statusOf, vmStatusKey } from '../../../nodes/src/lib/status';
 
 describe('status table', () => {
   it('has an entry for every UPS status, host phase and outage phase', () => {
@@ -14,5 +14,13 @@ describe('status table', () => {
       expect(['ring', 'dot']).toContain(s.shape);
     }
     expect(statusOf('on_battery', '87 %')).toEqual({ fill: 'yellow', shape: 'dot', text: 'on battery · 87 %' });
+  });
+
+  it('gives every guest state a dot: running green, stopping and paused yellow, off and saved grey, unknown red', () => {
+    const fills = Object.fromEntries(VM_STATES.map((s) => [s, statusOf(vmStatusKey(s)).fill]));
+    expect(fills).toEqual({ running: 'green', paused: 'yellow', stopping: 'yellow', off: 'grey', saved: 'grey', unknown: 'red' });
+    // A guest's unknown is a hypervisor not read, not the grey "no state yet" of a node that has heard nothing.
+    expect(statusOf(vmStatusKey('unknown'))).not.toEqual(statusOf('unknown'));
+    expect(statusOf(vmStatusKey('stopping')).shape).toBe(statusOf('shutting_down').shape);
   });
 });
