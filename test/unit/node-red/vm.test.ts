@@ -132,7 +132,7 @@ describe('blackstart-vm and blackstart-vm-power', () => {
     expect(calls).toEqual([]);
   });
 
-  it('sends a failed action (unknown guest; a guest that cannot be saved) to a Catch node with the result and the code', async () => {
+  it('sends a failed action (unknown guest; a guest whose hypervisor does not answer) to a Catch node with the result and the code', async () => {
     const out = await load();
     const errs = errors(helper.getNode('p'));
     const dots = statuses(helper.getNode('p'));
@@ -142,10 +142,10 @@ describe('blackstart-vm and blackstart-vm-power', () => {
     expect((errs[0]!.err as { code?: string }).code).toBe('NOT_FOUND');
     expect(dots.at(-1)).toMatchObject({ fill: 'red', shape: 'dot', text: expect.stringContaining('NOT_FOUND') });
 
-    // A guest whose hypervisor cannot be read is unknown, and only a running guest can be saved: refused by the core, not the node.
+    // A guest whose hypervisor cannot be read is unknown: the core refuses to send anything blind, and says why.
     helper.getNode('p').receive({ host: 'dead', guest: 'app', payload: 'save' });
     const refused = await until('second catch', () => out.caught![1]);
-    expect(refused).toMatchObject({ topic: 'dead/app', payload: { action: 'save', ok: false, error: { code: 'REFUSED' } }, error: { message: expect.stringContaining('save of guest "dead/app" failed (REFUSED)') } });
+    expect(refused).toMatchObject({ topic: 'dead/app', payload: { action: 'save', ok: false, error: { code: 'UNREACHABLE' } }, error: { message: expect.stringContaining('save of guest "dead/app" failed (UNREACHABLE): simulated hypervisor on dead: not answering') } });
     expect(out.result).toEqual([]);
   });
 
