@@ -78,7 +78,7 @@ export const wolRelaySchema = section({
    * Where the packets go, fixed here so the hub can name only the sleeping card, never a
    * destination: usually this LAN's directed broadcast, e.g. 192.168.1.255.
    */
-  address: z.string().refine((a) => isIP(a) !== 0, 'an IP address such as 192.168.1.255'),
+  address: z.string().refine((a) => isIP(a) !== 0, "an IP address (usually the subnet's directed broadcast)"),
   port: port.default(9),
   /** Interface to send from (its first address is used). */
   interface: z.string().min(1).optional(),

@@ -142,7 +142,7 @@ ${extra}`,
     expect(udp.packets[1]?.subarray(102)).toEqual(Buffer.from([0xde, 0xad, 0xbe, 0xef]));
 
     // The hub names the card only: a destination in the command is refused, nothing is sent.
-    await expect(app.agents.request('web1', { action: 'wake', args: { mac: MAC, address: '10.0.0.255' } }, 5000)).resolves.toMatchObject({
+    await expect(app.agents.request('web1', { action: 'wake', args: { mac: MAC, address: '127.0.0.255' } }, 5000)).resolves.toMatchObject({
       ok: false,
       error: { code: 'BAD_REQUEST', message: expect.stringMatching(/unknown field address/) },
     });

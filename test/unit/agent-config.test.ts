@@ -48,9 +48,9 @@ describe('agent config', () => {
 
   it('needs a shutdown method unless it only relays Wake-on-LAN', () => {
     expect(issuesOf(`id: web1\nmqtt:\n  url: mqtt://[::1]:1883\n`)).toEqual([expect.objectContaining({ path: 'shutdown' })]);
-    const { config } = parse(`id: relay1\nmqtt:\n  url: mqtt://[::1]:1883\nwol_relay:\n  address: 192.168.1.255\n`);
-    expect(config.wolRelay).toEqual({ allowed: true, address: '192.168.1.255', port: 9, repeat: 3, spacing: 100 });
-    expect(issuesOf(`id: relay1\nmqtt:\n  url: mqtt://[::1]:1883\nwol_relay:\n  address: 192.168.1.255\nfollow_ups:\n  ups: rack\n  after: 1m\n`)).toEqual([
+    const { config } = parse(`id: relay1\nmqtt:\n  url: mqtt://[::1]:1883\nwol_relay:\n  address: 127.255.255.255\n`);
+    expect(config.wolRelay).toEqual({ allowed: true, address: '127.255.255.255', port: 9, repeat: 3, spacing: 100 });
+    expect(issuesOf(`id: relay1\nmqtt:\n  url: mqtt://[::1]:1883\nwol_relay:\n  address: 127.255.255.255\nfollow_ups:\n  ups: rack\n  after: 1m\n`)).toEqual([
       expect.objectContaining({ path: 'follow_ups', message: expect.stringMatching(/needs a shutdown method/) }),
     ]);
   });
@@ -71,6 +71,6 @@ describe('agent config', () => {
     const block = /```yaml\n([\s\S]*?)```/.exec(section)?.[1];
     expect(block).toMatch(/^id: web1/);
     const { config } = parse(block as string, { AGENT_MQTT_PASSWORD: 'x' });
-    expect(config).toMatchObject({ id: 'web1', followUps: { ups: 'rack', after: 300_000 }, wolRelay: { address: '192.168.1.255', port: 9 } });
+    expect(config).toMatchObject({ id: 'web1', followUps: { ups: 'rack', after: 300_000 }, wolRelay: { address: '127.255.255.255', port: 9 } });
   });
 });

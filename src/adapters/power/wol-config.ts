@@ -33,7 +33,7 @@ export const wolSchema = sectionWithSecrets(
      * Where the packets go. Give the directed broadcast of the host's subnet (192.168.1.255 for
      * 192.168.1.0/24); 255.255.255.255 leaves only on the interface the OS picks.
      */
-    address: z.string().refine((a) => isIP(a) !== 0, 'an IP address such as 192.168.1.255').default(LIMITED_BROADCAST),
+    address: z.string().refine((a) => isIP(a) !== 0, "an IP address (usually the subnet's directed broadcast)").default(LIMITED_BROADCAST),
     /** 9 (discard) is the common choice; 7 (echo) is the other one cards listen on. */
     port: port.default(9),
     repeat: z.number().int().min(1).max(20).default(3),

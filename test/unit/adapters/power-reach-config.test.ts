@@ -17,7 +17,7 @@ describe('wake-on-LAN config', () => {
     expect(issues(r)).toEqual(
       expect.arrayContaining([
         expect.stringMatching(/^mac: "zz:1b:21:3a:4c:5d" is not a MAC address/),
-        'address: an IP address such as 192.168.1.255',
+        "address: an IP address (usually the subnet's directed broadcast)",
         expect.stringMatching(/^relay: an agent id/),
       ]),
     );

@@ -65,7 +65,7 @@ describe('parsePassword', () => {
     ['a:b:c:d', '0a0b0c0d'],
     ['deadbeef', 'deadbeef'],
     ['deadbeef0001', 'deadbeef0001'],
-    ['192.168.1.2', 'c0a80102'],
+    ['127.1.2.3', '7f010203'],
     ['0.0.0.255', '000000ff'],
   ])('reads %j', (text, hex) => {
     expect(parsePassword(text).toString('hex')).toBe(hex);
@@ -101,9 +101,9 @@ describe('encodeMagicPacket', () => {
 
   it('appends a 4- or 6-byte SecureOn password', () => {
     const mac = Buffer.from('001122334455', 'hex');
-    const four = encodeMagicPacket(mac, parsePassword('192.168.1.2'));
+    const four = encodeMagicPacket(mac, parsePassword('127.1.2.3'));
     expect(four.length).toBe(106);
-    expect(four.subarray(102).toString('hex')).toBe('c0a80102');
+    expect(four.subarray(102).toString('hex')).toBe('7f010203');
     const six = encodeMagicPacket(mac, parsePassword('de:ad:be:ef:00:01'));
     expect(six.toString('hex')).toBe('ff'.repeat(6) + '001122334455'.repeat(16) + 'deadbeef0001');
   });
