@@ -4,9 +4,10 @@
  * settings; msg.topic comes out as `<host>/<guest>`. A failed action goes to Catch nodes with the
  * message (msg.payload is the result there too) instead of the output, as for `blackstart-power`.
  */
-import { BlackstartError, VM_ACTIONS, payloads, toBlackstartError, type VmAction } from 'blackstart';
+import { BlackstartError, VM_ACTIONS, type VmAction } from 'blackstart';
+import { actionRunner, guarded } from './lib/action';
 import { linkToBlackstart } from './lib/link';
-import { override, resultError } from './lib/msg';
+import { override } from './lib/msg';
 import type { NodeAPI, NodeDef, RedNode } from './lib/red';
 import { statusOf } from './lib/status';
 
@@ -19,47 +20,31 @@ export = function (RED: NodeAPI): void {
     RED.nodes.createNode(this, def);
     // Node-RED calls the constructor with `this` as the node; the callbacks below keep a name for it.
     const node = this as RedNode;
-    let running = 0;
 
     const link = linkToBlackstart(RED, node, def.server, {
       attach: () => () => undefined,
       render: () => node.status(statusOf('ready')),
     });
 
-    node.on('input', async (msg, send, done) => {
-      const host = override(msg, 'host', def.host);
-      const guest = override(msg, 'guest', def.guest);
-      // An inject or dashboard button sends the action as a string payload; msg.action still wins, as on the outage node.
-      const fromPayload = typeof msg.payload === 'string' ? msg.payload : '';
-      const action = override(msg, 'action', fromPayload || def.action);
-      const where = `"${host}/${guest}"`;
-      try {
+    const run = actionRunner(node, () => link.source());
+
+    node.on('input', (msg, send, done) =>
+      guarded(node, done, async () => {
+        const host = override(msg, 'host', def.host);
+        const guest = override(msg, 'guest', def.guest);
+        // An inject or dashboard button sends the action as a string payload; msg.action still wins, as on the outage node.
+        const fromPayload = typeof msg.payload === 'string' ? msg.payload : '';
+        const action = override(msg, 'action', fromPayload || def.action);
+        const where = `"${host}/${guest}"`;
         if (!host) throw new BlackstartError('BAD_REQUEST', 'no host: set one on the node or in msg.host');
         if (!guest) throw new BlackstartError('BAD_REQUEST', `no guest on host "${host}": set one on the node or in msg.guest`);
         if (!isVmAction(action)) {
           throw new BlackstartError('BAD_REQUEST', `unknown guest action "${action}" for ${where}: use one of ${VM_ACTIONS.join(', ')}`);
         }
-        const source = await link.source();
-        running++;
-        node.status(statusOf('busy', `${action} ${host}/${guest}`));
-        const result = await source.executeVm(host, guest, action).finally(() => running--);
-        msg.payload = payloads.resultPayload(result);
-        // Not msg.host / msg.guest: a chained node would take them as overrides.
-        msg.topic = `${host}/${guest}`;
-        if (!result.ok) {
-          node.status(statusOf('failed', `${action} ${host}/${guest}: ${result.error?.code ?? ''}`));
-          done(resultError(result, `${action} of guest ${where}`));
-          return;
-        }
-        if (running === 0) node.status(statusOf('ok', `${action} ${host}/${guest}`));
-        send(msg);
-        done();
-      } catch (err) {
-        const e = toBlackstartError(err);
-        node.status(statusOf('failed', e.code));
-        done(e);
-      }
-    });
+        const label = `${action} ${host}/${guest}`;
+        await run(msg, send, done, { label, what: `${action} of guest ${where}`, topic: `${host}/${guest}`, execute: (s) => s.executeVm(host, guest, action) });
+      }),
+    );
   }
 
   RED.nodes.registerType('blackstart-vm-power', BlackstartVmPower);

@@ -2,7 +2,8 @@
  * `blackstart-wol`: sends a Wake-on-LAN magic packet itself, with the core's sender; needs no hub.
  * msg.mac, msg.address and msg.port override the settings.
  */
-import { BlackstartError, LIMITED_BROADCAST, parsePassword, toBlackstartError, WolSender } from 'blackstart';
+import { BlackstartError, LIMITED_BROADCAST, parsePassword, WolSender } from 'blackstart';
+import { guarded } from './lib/action';
 import { override, seconds } from './lib/msg';
 import type { NodeAPI, NodeDef, RedNode } from './lib/red';
 import { statusOf } from './lib/status';
@@ -16,8 +17,8 @@ export = function (RED: NodeAPI): void {
     const node = this as RedNode;
     node.status({});
 
-    node.on('input', async (msg, send, done) => {
-      try {
+    node.on('input', (msg, send, done) =>
+      guarded(node, done, async () => {
         const mac = override(msg, 'mac', def.mac);
         if (!mac) throw new BlackstartError('BAD_REQUEST', 'no MAC address: set one on the node or in msg.mac');
         const address = override(msg, 'address', def.address) || LIMITED_BROADCAST;
@@ -38,12 +39,8 @@ export = function (RED: NodeAPI): void {
         msg.payload = report;
         send(msg);
         done();
-      } catch (err) {
-        const e = toBlackstartError(err);
-        node.status(statusOf('failed', e.code));
-        done(e);
-      }
-    });
+      }),
+    );
   }
 
   // A SecureOn password is a credential: kept out of the flow file like the MQTT password.

@@ -1,0 +1,50 @@
+/**
+ * The half every action node shares (power, vm power): a busy dot while it runs, the result as the
+ * message's payload, a failure to Catch nodes with the message, and the ok dot once the last of
+ * several overlapping actions is over.
+ */
+import { payloads, toBlackstartError, type BlackstartSource, type CommandResult } from 'blackstart';
+import { resultError } from './msg';
+import type { DoneFn, NodeMessage, RedNode, SendFn } from './red';
+import { statusOf } from './status';
+
+export interface ActionJob {
+  /** For the status dot: `shutdown nas`. */
+  label: string;
+  /** For the error: `shutdown on "nas"`. */
+  what: string;
+  /** msg.topic of the answer (never msg.host & co: a chained node would take them as overrides). */
+  topic: string;
+  execute(source: BlackstartSource): Promise<CommandResult>;
+}
+
+export function actionRunner(node: RedNode, source: () => Promise<BlackstartSource>) {
+  let running = 0;
+  return async (msg: NodeMessage, send: SendFn, done: DoneFn, job: ActionJob): Promise<void> => {
+    const s = await source();
+    running++;
+    node.status(statusOf('busy', job.label));
+    const result = await job.execute(s).finally(() => running--);
+    msg.payload = payloads.resultPayload(result);
+    msg.topic = job.topic;
+    if (!result.ok) {
+      node.status(statusOf('failed', `${job.label}: ${result.error?.code ?? ''}`));
+      done(resultError(result, job.what));
+      return;
+    }
+    if (running === 0) node.status(statusOf('ok', job.label));
+    send(msg);
+    done();
+  };
+}
+
+/** An input handler's body; whatever it throws shows as the failed dot and goes to Catch with the message. */
+export async function guarded(node: RedNode, done: DoneFn, body: () => Promise<void>): Promise<void> {
+  try {
+    await body();
+  } catch (err) {
+    const e = toBlackstartError(err);
+    node.status(statusOf('failed', e.code));
+    done(e);
+  }
+}
