@@ -4,16 +4,16 @@
  * `…/result` (matched by id), events from `<base>/event`.
  */
 import { randomUUID } from 'node:crypto';
-import { EventEmitter } from 'node:events';
 import { systemClock, type Clock, type TimerHandle } from '../core/clock';
 import type { CommandResult } from '../core/hub';
 import { silentLogger, type Logger } from '../core/logger';
 import type { Secret } from '../core/secret';
-import { DEVICE_ID, type HostAction, type HostState, type OutageState, type SensorMap, type UpsState, type VmAction, type VmState } from '../core/state';
+import { DEVICE_ID, type HostAction, type OutageState, type VmAction } from '../core/state';
 import { MqttConnection, type IncomingMessage } from '../mqtt/connection';
 import { encode, parseEventPayload, parseHostPayload, parseOutagePayload, parseResultPayload, parseSensorsPayload, parseUpsPayload, parseVmPayload } from '../mqtt/payloads';
 import { createTopics, type Topics } from '../mqtt/topics';
-import type { BlackstartSource, SourceDevice, SourceEvents, SourceVm } from '../source/source';
+import { MapSourceState } from '../source/map-state';
+import type { BlackstartSource } from '../source/source';
 
 export interface RemoteSourceOptions {
   url: string;
@@ -40,14 +40,9 @@ interface Pending {
   started: number;
 }
 
-export class RemoteSource extends EventEmitter<SourceEvents> implements BlackstartSource {
+export class RemoteSource extends MapSourceState implements BlackstartSource {
   readonly topics: Topics;
   private readonly connection: MqttConnection;
-  private readonly upsStates = new Map<string, UpsState>();
-  private readonly hostStates = new Map<string, HostState | undefined>();
-  private readonly sensorMaps = new Map<string, SensorMap>();
-  /** Guests by `<host>/<guest>`, learned from their retained state. */
-  private readonly vmStates = new Map<string, { info: SourceVm; state: VmState }>();
   private readonly pending = new Map<string, Pending>();
   private outageState: OutageState | undefined;
   private readonly clock: Clock;
@@ -83,36 +78,8 @@ export class RemoteSource extends EventEmitter<SourceEvents> implements Blacksta
     return this.connection.connected && this.bridgeOnline;
   }
 
-  devices(): SourceDevice[] {
-    return [
-      ...[...this.upsStates.keys()].map((id) => ({ kind: 'ups' as const, id, name: id })),
-      ...[...this.hostStates.keys()].map((id) => ({ kind: 'host' as const, id, name: id })),
-    ];
-  }
-
-  ups(id: string): UpsState | undefined {
-    return this.upsStates.get(id);
-  }
-
-  host(id: string): HostState | undefined {
-    return this.hostStates.get(id);
-  }
-
-  sensors(hostId: string): SensorMap | undefined {
-    return this.sensorMaps.get(hostId);
-  }
-
   outage(): OutageState | undefined {
     return this.outageState && structuredClone(this.outageState);
-  }
-
-  vms(): SourceVm[] {
-    return [...this.vmStates.values()].map((v) => ({ ...v.info }));
-  }
-
-  vm(host: string, guest: string): VmState | undefined {
-    const v = this.vmStates.get(`${host}/${guest}`);
-    return v && { ...v.state };
   }
 
   executeVm(host: string, guest: string, action: VmAction): Promise<CommandResult> {
@@ -184,13 +151,12 @@ export class RemoteSource extends EventEmitter<SourceEvents> implements Blacksta
           return;
         case 'state':
           if (m.payload.length === 0) return; // a cleared retained topic
-          if (parsed.device.kind === 'ups') this.setUps(parsed.device.id, parseUpsPayload(m.payload));
-          else this.setHost(parsed.device.id, parseHostPayload(m.payload));
+          if (parsed.device.kind === 'ups') this.storeUps(parsed.device.id, parseUpsPayload(m.payload));
+          else this.storeHost(parsed.device.id, parseHostPayload(m.payload));
           return;
         case 'sensors':
           if (m.payload.length === 0) return;
-          this.sensorMaps.set(parsed.host, parseSensorsPayload(m.payload));
-          this.emit('sensors', parsed.host, this.sensorMaps.get(parsed.host) ?? {});
+          this.storeSensors(parsed.host, parseSensorsPayload(m.payload));
           return;
         case 'result':
           if (parsed.device.kind === 'host') this.onResult(parsed.device.id, m);
@@ -198,11 +164,7 @@ export class RemoteSource extends EventEmitter<SourceEvents> implements Blacksta
         case 'vm-state': {
           if (m.payload.length === 0) return;
           const { name, ...state } = parseVmPayload(m.payload);
-          const key = `${parsed.host}/${parsed.vm}`;
-          const fresh = !this.vmStates.has(key);
-          this.vmStates.set(key, { info: { host: parsed.host, id: parsed.vm, name }, state });
-          if (fresh) this.emit('devices');
-          this.emit('vm', parsed.host, parsed.vm, { ...state });
+          this.storeVm({ host: parsed.host, id: parsed.vm, name }, state);
           return;
         }
         case 'vm-result':
@@ -227,20 +189,6 @@ export class RemoteSource extends EventEmitter<SourceEvents> implements Blacksta
     } catch (err) {
       this.log.warn({ topic: m.topic, err: (err as Error).message }, 'unreadable Blackstart message ignored');
     }
-  }
-
-  private setUps(id: string, state: UpsState): void {
-    const fresh = !this.upsStates.has(id);
-    this.upsStates.set(id, state);
-    if (fresh) this.emit('devices');
-    this.emit('ups', id, state);
-  }
-
-  private setHost(id: string, state: HostState): void {
-    const fresh = !this.hostStates.has(id);
-    this.hostStates.set(id, state);
-    if (fresh) this.emit('devices');
-    this.emit('host', id, state);
   }
 
   private onResult(hostId: string | null, m: IncomingMessage): void {

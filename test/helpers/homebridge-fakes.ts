@@ -4,7 +4,8 @@
  */
 import { EventEmitter } from 'node:events';
 import * as hap from '@homebridge/hap-nodejs';
-import type { BlackstartSource, CommandResult, HostAction, HostState, OutageState, SensorMap, SourceDevice, SourceEvents, SourceVm, UpsState, VmAction, VmState } from '../../src/index';
+import type { BlackstartSource, CommandResult, HostAction, HostState, OutageState, SensorMap, UpsState, VmAction, VmState } from '../../src/index';
+import { MapSourceState } from '../../src/source/map-state';
 import type { API, Logging, PlatformAccessory } from '../../homebridge/src/homebridge-types';
 
 export class FakePlatformAccessory extends hap.Accessory {
@@ -49,55 +50,20 @@ export function fakeLog(): FakeLog {
 }
 
 /** A source whose state the test sets and whose commands it answers. */
-export class FakeSource extends EventEmitter<SourceEvents> implements BlackstartSource {
+export class FakeSource extends MapSourceState implements BlackstartSource {
   online = true;
-  readonly upsStates = new Map<string, UpsState>();
-  readonly hostStates = new Map<string, HostState>();
-  readonly sensorMaps = new Map<string, SensorMap>();
-  /** Guests by `<host>/<guest>`. */
-  readonly vmStates = new Map<string, { info: SourceVm; state: VmState }>();
   readonly calls: { host: string; action: HostAction }[] = [];
   readonly vmCalls: { host: string; guest: string; action: VmAction }[] = [];
   answerVm: (host: string, guest: string, action: VmAction) => CommandResult = (_h, _g, action) => ({ id: 'x', action, ok: true, tookMs: 1 });
   answer: (host: string, action: HostAction) => CommandResult = (_h, action) => ({ id: 'x', action, ok: true, tookMs: 1 });
 
-  devices(): SourceDevice[] {
-    return [
-      ...[...this.upsStates.keys()].map((id) => ({ kind: 'ups' as const, id, name: id })),
-      ...[...this.hostStates.keys()].map((id) => ({ kind: 'host' as const, id, name: id })),
-    ];
-  }
-  ups(id: string): UpsState | undefined {
-    return this.upsStates.get(id);
-  }
-  host(id: string): HostState | undefined {
-    return this.hostStates.get(id);
-  }
-  sensors(id: string): SensorMap | undefined {
-    return this.sensorMaps.get(id);
-  }
   execute(host: string, action: HostAction): Promise<CommandResult> {
     this.calls.push({ host, action });
     return Promise.resolve(this.answer(host, action));
   }
-  vms(): SourceVm[] {
-    return [...this.vmStates.values()].map((v) => ({ ...v.info }));
-  }
-  vm(host: string, guest: string): VmState | undefined {
-    return this.vmStates.get(`${host}/${guest}`)?.state;
-  }
   executeVm(host: string, guest: string, action: VmAction): Promise<CommandResult> {
     this.vmCalls.push({ host, guest, action });
     return Promise.resolve(this.answerVm(host, guest, action));
-  }
-  setVm(host: string, guest: string, patch: Partial<VmState>, name = guest): void {
-    const key = `${host}/${guest}`;
-    const prev = this.vmStates.get(key)?.state ?? { state: 'unknown', since: 0, lastError: null };
-    const next = { ...prev, ...patch };
-    const fresh = !this.vmStates.has(key);
-    this.vmStates.set(key, { info: { host, id: guest, name }, state: next });
-    if (fresh) this.emit('devices');
-    this.emit('vm', host, guest, next);
   }
   outage(): OutageState | undefined {
     return undefined;
@@ -113,15 +79,18 @@ export class FakeSource extends EventEmitter<SourceEvents> implements Blackstart
   }
   setHost(id: string, patch: Partial<HostState>): void {
     const prev = this.hostStates.get(id) ?? { reachable: null, latencyMs: null, power: 'unknown', phase: 'unreachable', since: 0, lastError: null };
-    const next = { ...prev, ...patch };
-    this.hostStates.set(id, next);
-    this.emit('host', id, next);
+    this.storeHost(id, { ...prev, ...patch });
   }
   setUps(id: string, patch: Partial<UpsState>): void {
     const prev = this.upsStates.get(id) ?? { status: 'online', flags: [], chargePct: 100, runtimeS: 1200, loadPct: 20, inputV: 230, batteryV: 27, onBatteryS: 0, source: 'fake', updated: 0 };
-    const next = { ...prev, ...patch };
-    this.upsStates.set(id, next);
-    this.emit('ups', id, next);
+    this.storeUps(id, { ...prev, ...patch });
+  }
+  setSensors(id: string, readings: SensorMap): void {
+    this.storeSensors(id, readings);
+  }
+  setVm(host: string, guest: string, patch: Partial<VmState>, name = guest): void {
+    const prev = this.vmStates.get(`${host}/${guest}`)?.state ?? { state: 'unknown', since: 0, lastError: null };
+    this.storeVm({ host, id: guest, name }, { ...prev, ...patch });
   }
 }
 

@@ -99,8 +99,7 @@ describe('host switch', () => {
 
   it('shows IPMI temperatures when asked to, and only degrees C', async () => {
     const { source, acc } = setup({ temperatures: true });
-    source.sensorMaps.set('nas', { 'CPU Temp': { value: 41, unit: 'degrees C', status: 'ok' }, 'Fan 1': { value: 3000, unit: 'RPM', status: 'ok' } });
-    source.emit('sensors', 'nas', source.sensorMaps.get('nas') ?? {});
+    source.setSensors('nas', { 'CPU Temp': { value: 41, unit: 'degrees C', status: 'ok' }, 'Fan 1': { value: 3000, unit: 'RPM', status: 'ok' } });
     const temps = acc.services.filter((s) => s.UUID === Service.TemperatureSensor.UUID);
     expect(temps.map((s) => s.subtype)).toEqual(['temp:CPU Temp']);
     expect(await temps[0]!.getCharacteristic(Characteristic.CurrentTemperature).handleGetRequest()).toBe(41);
