@@ -9,11 +9,13 @@
  * `server.reply()`): the script prints the reply's stdout and stderr and exits with its status,
  * or, for `{ run: true }`, runs that one command for real as the test user (a virsh session on
  * libvirt's test driver, say). Commands without a reply behave as before.
- * Needs root: it creates the user `bs-ssh-test` once and sets a fresh password on every start.
+ * Needs root: it creates the user `bs-ssh-test` once. Its password is made once per boot and kept
+ * in a root-only file: jest runs test files in parallel, and a fresh password per start would
+ * change it under another file's live server.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, linkSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, waitForPort } from './ports';
@@ -113,7 +115,8 @@ export async function startSshd(opts: SshdOptions = {}): Promise<SshServer> {
   chmodSync(dir, 0o755);
   mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
   ensureUser();
-  const password = `pw-${randomBytes(9).toString('base64url')}`;
+  const password = sharedPassword();
+  // The same value each time, so setting it while another server is in use changes nothing.
   execFileSync('/usr/sbin/chpasswd', { input: `${SSH_TEST_USER}:${password}\n` });
 
   const keygen = (file: string, comment: string, passphrase = '', type = 'ed25519'): void => {
@@ -225,11 +228,40 @@ export async function startSshd(opts: SshdOptions = {}): Promise<SshServer> {
   return server;
 }
 
-function ensureUser(): void {
+const PASSWORD_FILE = '/run/bs-ssh-test.password';
+
+/** The test user's password: made by whichever start comes first (link() is atomic), read by the rest. */
+function sharedPassword(): string {
+  if (!existsSync(PASSWORD_FILE)) {
+    const draft = `${PASSWORD_FILE}.${process.pid}.${randomBytes(4).toString('hex')}`;
+    writeFileSync(draft, `pw-${randomBytes(9).toString('base64url')}`, { mode: 0o600 });
+    try {
+      linkSync(draft, PASSWORD_FILE);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    } finally {
+      rmSync(draft, { force: true });
+    }
+  }
+  return readFileSync(PASSWORD_FILE, 'utf8').trim();
+}
+
+function userExists(): boolean {
   try {
     execFileSync('/usr/bin/id', [SSH_TEST_USER], { stdio: 'ignore' });
+    return true;
   } catch {
+    return false;
+  }
+}
+
+function ensureUser(): void {
+  if (userExists()) return;
+  try {
     // ForceCommand runs through the user's shell, and sshd wants a home to chdir to.
-    execFileSync('/usr/sbin/useradd', ['-m', '-s', '/bin/sh', SSH_TEST_USER]);
+    execFileSync('/usr/sbin/useradd', ['-m', '-s', '/bin/sh', SSH_TEST_USER], { stdio: 'pipe' });
+  } catch (err) {
+    // Another test file's server may have created it at the same moment.
+    if (!userExists()) throw err;
   }
 }
