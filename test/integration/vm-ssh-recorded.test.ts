@@ -73,6 +73,17 @@ suite('hypervisor drivers over a real sshd', () => {
     await fn();
     return sshd.commands().slice(before);
   };
+  /** An `it` whose failure carries the tail of sshd's log: a dropped session is explained only there. */
+  const it = (name: string, fn: () => Promise<void>): void => {
+    global.it(name, async () => {
+      try {
+        await fn();
+      } catch (err) {
+        if (err instanceof Error) err.message += `\n--- sshd log, last lines ---\n${sshd.log().split('\n').slice(-40).join('\n')}`;
+        throw err;
+      }
+    });
+  };
   const logins = (): number => sshd.log().split('\n').filter((l) => l.includes('Accepted publickey') || l.includes('Accepted password')).length;
 
   it('xen: lists from the canned xl output and sends each action as exact sh text, on one connection', async () => {

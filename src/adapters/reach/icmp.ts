@@ -47,6 +47,7 @@ export class IcmpProber {
   private readonly run: CommandRunner;
   private readonly pingConcurrency: number;
   private readonly fpingIntervalMs: number | undefined;
+  private readonly waitKinds = new Map<string, Promise<boolean>>();
 
   constructor(opts: IcmpOptions = {}) {
     this.searchPath = opts.searchPath ?? [process.env.PATH ?? '', '/usr/sbin', '/sbin', '/usr/bin', '/bin'].join(delimiter);
@@ -104,8 +105,7 @@ export class IcmpProber {
 
   private async ping(path: string, hosts: string[], timeoutMs: number): Promise<Map<string, MethodOutcome>> {
     const out = new Map<string, MethodOutcome>();
-    // iputils ping waits whole seconds (-W) on older versions, so round up.
-    const waitS = String(Math.max(1, Math.ceil(timeoutMs / 1000)));
+    const waitS = (await this.subSecondWait(path)) ? String(Math.max(1, Math.round(timeoutMs)) / 1000) : String(Math.max(1, Math.ceil(timeoutMs / 1000)));
     await mapBounded(hosts, this.pingConcurrency, async (host) => {
       const r = await this.run(path, ['-n', '-c', '1', '-W', waitS, host], timeoutMs + 2000);
       const time = /time[=<]([\d.]+)\s*ms/.exec(r.stdout);
@@ -115,6 +115,26 @@ export class IcmpProber {
     });
     return out;
   }
+
+  /**
+   * Whether this ping takes -W in fractions of a second. iputils does since s20190709; older ones
+   * (and BusyBox) cut 0.5 down to 0, which means "wait for ever", so anything not known to be new
+   * enough is given whole seconds. Asked once per binary.
+   */
+  private subSecondWait(path: string): Promise<boolean> {
+    let known = this.waitKinds.get(path);
+    if (!known) {
+      known = this.run(path, ['-V'], 2000).then((r) => pingTakesFractions(`${r.stdout}\n${r.stderr}`));
+      this.waitKinds.set(path, known);
+    }
+    return known;
+  }
+}
+
+/** From `ping -V`: "ping from iputils 20221126", "ping from iputils s20190709", "ping utility, iputils-s20161105". */
+export function pingTakesFractions(version: string): boolean {
+  const m = /iputils[- ]+s?(\d{8})\b/.exec(version);
+  return m !== null && Number(m[1]) >= 20190709;
 }
 
 function ok(latencyMs: number): MethodOutcome {

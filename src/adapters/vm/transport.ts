@@ -121,7 +121,10 @@ export class LocalTransport implements Transport {
         if (exited !== undefined) fn(exited);
         else exitFns.push(fn);
       },
-      kill: () => killGroup(child.pid),
+      // Once the group is gone its id may be handed to an unrelated process group.
+      kill: () => {
+        if (exited === undefined) killGroup(child.pid);
+      },
     };
   }
 
