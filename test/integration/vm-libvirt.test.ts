@@ -3,6 +3,7 @@
  * file from test/fixtures/virsh), which keeps its guests inside the one virsh process: every
  * state change seen here proves the driver kept one session. Skips only when virsh is missing.
  */
+import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { createHypervisor } from '../../src/adapters/vm/drivers';
@@ -96,6 +97,53 @@ suite('libvirt driver on the test driver', () => {
     } finally {
       await hv.close();
     }
+  });
+
+  it('starts a guest kept after a crash by destroying it first, and leaves running guests alone', async () => {
+    // Plain `virsh start` of the crashed guest answers "Domain is already active" (virsh 9.0).
+    const hv = local(`test://${join(repoRoot(), 'test/fixtures/virsh/mixed-node.xml')}`);
+    try {
+      await hv.start({ name: 'crashy' });
+      // A running guest is never destroyed: virsh's own refusal comes back.
+      const running = await rejection(hv.start({ name: 'web server' }));
+      expect(running.message).toContain('Domain is already active');
+      const after = Object.fromEntries((await hv.list()).map((g) => [g.name, g.state]));
+      expect(after).toMatchObject({ crashy: 'running', 'web server': 'running' });
+      expect(hv.sessionsStarted).toBe(1);
+    } finally {
+      await hv.close();
+    }
+  });
+
+  const GERMAN = '/usr/share/locale/de/LC_MESSAGES/libvirt.mo';
+  if (!existsSync(GERMAN)) console.warn(`SKIPPED the localized-virsh test: ${GERMAN} is missing (Debian package libvirt-l10n; .ci/run installs it)`);
+  (existsSync(GERMAN) ? it : it.skip)('reads virsh in English whatever the locale: a German environment changes nothing', () => {
+    const node = `test://${join(repoRoot(), 'test/fixtures/virsh/mixed-node.xml')}`;
+    // Child processes get the real process environment, not jest's copy: the driver runs in a node child.
+    const german = { ...process.env, LANG: 'C.UTF-8', LC_ALL: 'C.UTF-8', LANGUAGE: 'de' };
+    // Proof that this environment does translate virsh: its own table says "laufend", not "running".
+    const plain = spawnSync('virsh', ['-c', node, 'list', '--all'], { encoding: 'utf8', env: german });
+    expect(plain.stdout).toMatch(/web server\s+laufend/);
+    const script = `
+const { LibvirtHypervisor } = require(${JSON.stringify(join(repoRoot(), 'dist/src/adapters/vm/libvirt.js'))});
+const { LocalTransport } = require(${JSON.stringify(join(repoRoot(), 'dist/src/adapters/vm/transport.js'))});
+const hv = new LibvirtHypervisor({ virsh: 'virsh', uri: process.argv[1], timeout: 20000 }, { transport: new LocalTransport() });
+(async () => {
+  const list = await hv.list().catch((e) => ({ code: e.code, message: e.message }));
+  const missing = await hv.shutdown({ name: 'no such guest' }).then(() => 'done', (e) => ({ code: e.code, message: e.message }));
+  await hv.close();
+  process.stdout.write(JSON.stringify({ list, missing }));
+})();
+`;
+    const r = spawnSync(process.execPath, ['-e', script, node], { encoding: 'utf8', env: german, timeout: 30_000 });
+    expect(r.stderr).toBe('');
+    const out = JSON.parse(r.stdout) as { list: unknown; missing: unknown };
+    expect(out.list).toEqual(expect.arrayContaining([
+      { name: 'web server', state: 'running' },
+      { name: 'archive', state: 'saved' },
+      { name: '日本 guest', state: 'off' },
+    ]));
+    expect(out.missing).toEqual({ code: 'NOT_FOUND', message: `libvirt ${node}: no guest "no such guest" (virsh shutdown: failed to get domain 'no such guest')` });
   });
 
   it('says UNREACHABLE with virsh own words when it cannot connect', async () => {

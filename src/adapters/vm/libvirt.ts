@@ -18,9 +18,16 @@ export interface LibvirtDeps {
   log?: Logger;
 }
 
-/** The session's command: stderr merged so `error:` lines arrive in order with the output. */
+/**
+ * The session's command: stderr merged so `error:` lines arrive in order with the output. virsh
+ * is translated (libvirt-l10n): under a German locale it prints `Fehler:` and `laufend`, which
+ * no parser here reads, so its messages are pinned to English. C.UTF-8 rather than C, because
+ * under C virsh prints a non-ASCII guest name as `\xff` escapes; LANGUAGE is emptied because
+ * gettext honours it under any locale but C. `env` rather than shell assignments, so the same
+ * text works whatever the remote login shell is.
+ */
 export function virshSessionCommand(cfg: Pick<LibvirtConfig, 'virsh' | 'uri'>): string {
-  return `${shProgram(cfg.virsh, 'virsh program')} -c ${shQuote(cfg.uri, 'libvirt URI')} 2>&1`;
+  return `env LC_ALL=C.UTF-8 LANGUAGE= ${shProgram(cfg.virsh, 'virsh program')} -c ${shQuote(cfg.uri, 'libvirt URI')} 2>&1`;
 }
 
 export class LibvirtHypervisor implements Hypervisor {
@@ -70,8 +77,20 @@ export class LibvirtHypervisor implements Hypervisor {
     return this.#domain('destroy', guest);
   }
 
-  start(guest: GuestSpec): Promise<void> {
-    return this.#domain('start', guest);
+  /**
+   * A guest kept after a crash (`on_crash` preserve) is still active, and `virsh start` answers
+   * "Domain is already active": it is destroyed first. Only the `crashed` state is, never one
+   * that runs.
+   */
+  async start(guest: GuestSpec): Promise<void> {
+    const ask = at(this.#where, () => virshDomainCommand('domstate', guest.name));
+    const reply = await this.#exec(ask);
+    if (reply.errors.length > 0) throw virshError(this.#where, 'domstate', guest.name, reply.errors);
+    if (reply.lines[0]?.trim() === 'crashed') {
+      this.#log.warn({ guest: guest.name }, 'guest kept after a crash: destroying it before starting it');
+      await this.#domain('destroy', guest);
+    }
+    await this.#domain('start', guest);
   }
 
   async close(): Promise<void> {

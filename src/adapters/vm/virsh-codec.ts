@@ -35,7 +35,7 @@ export function virshQuote(name: string, what = 'guest name'): string {
  * `--domain` is spelled out because virsh reads a quoted word that starts with `--` as an option
  * (`start '--all'` fails), but takes the word after `--domain` as its value whatever it looks like.
  */
-export function virshDomainCommand(verb: 'shutdown' | 'managedsave' | 'destroy' | 'start', name: string): string {
+export function virshDomainCommand(verb: 'shutdown' | 'managedsave' | 'destroy' | 'start' | 'domstate', name: string): string {
   return `${verb} --domain ${virshQuote(name)}`;
 }
 

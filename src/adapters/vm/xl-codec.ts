@@ -66,19 +66,28 @@ export function xlSaveCommand(cfg: XlCfg, guest: GuestSpec): string {
   return `mkdir -p ${shQuote(cfg.saveDir, 'save_dir')} && ${program(cfg.xl)} save ${shQuote(guest.name)} ${shQuote(image)}`;
 }
 
+/** An `xl list` row whose fifth flag (of r b p s c d) is `c`, followed by the Time(s) column. */
+export const CRASHED_ROW = '[[:space:]][-r][-b][-p][-s]c[-d][[:space:]]+[0-9.]+$';
+
 /**
  * Restores the saved image when there is one and removes it once the guest runs from it (a stale
  * image restored later would roll the guest back); otherwise creates the guest from its config.
  * Without a config the else branch says so and exits NOTHING_TO_START.
+ *
+ * A domain kept after a crash (`on_crash="preserve"`) still holds the name, so restore or create
+ * would fail with "domain already exists": it is destroyed first, but only when `xl list` shows
+ * its crashed flag, never a domain that runs.
  */
 export function xlStartCommand(cfg: XlCfg, guest: GuestSpec): string {
   const image = shQuote(savePath(cfg, guest.name));
   const xl = program(cfg.xl);
+  const name = shQuote(guest.name);
+  const clearCrashed = `if ${xl} list ${name} 2>/dev/null | grep -Eq ${shQuote(CRASHED_ROW)}; then ${xl} destroy ${name} || exit $?; fi`;
   const otherwise =
     guest.config !== undefined
-      ? `${xl} create ${shQuote(guest.config, 'config file')}`
+      ? `${clearCrashed}; ${xl} create ${shQuote(guest.config, 'config file')}`
       : `echo ${shQuote(`no saved image ${savePath(cfg, guest.name)} and no config file to create the guest from`)} >&2; exit ${NOTHING_TO_START}`;
-  return `if [ -e ${image} ]; then ${xl} restore ${image} && rm -f ${image}; else ${otherwise}; fi`;
+  return `if [ -e ${image} ]; then ${clearCrashed}; ${xl} restore ${image} && rm -f ${image}; else ${otherwise}; fi`;
 }
 
 /**

@@ -3,11 +3,12 @@
  * written after xl(1)'s documented format (the "list" section: a Name ID Mem VCPUs State Time(s)
  * header, tab before State and Time(s) as xl prints it, six flag columns r b p s c d).
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { shQuote } from '../../../src/adapters/vm/sh-quote';
 import { thrown } from '../../helpers/thrown';
 import {
   checkXenName,
+  CRASHED_ROW,
   NOTHING_TO_START,
   parseXlList,
   SAVED_MARKER,
@@ -84,24 +85,63 @@ describe('xl commands', () => {
   });
 
   it('starts from the image when there is one, else from the config, else says why', () => {
+    const clear = (name: string): string => `if xl list '${name}' 2>/dev/null | grep -Eq '${CRASHED_ROW}'; then xl destroy '${name}' || exit $?; fi`;
     expect(xlStartCommand(cfg, { name: 'web', config: '/etc/xen/web.cfg' })).toBe(
-      "if [ -e '/var/lib/xen/save/web.save' ]; then xl restore '/var/lib/xen/save/web.save' && rm -f '/var/lib/xen/save/web.save'; else xl create '/etc/xen/web.cfg'; fi",
+      `if [ -e '/var/lib/xen/save/web.save' ]; then ${clear('web')}; xl restore '/var/lib/xen/save/web.save' && rm -f '/var/lib/xen/save/web.save'; else ${clear('web')}; xl create '/etc/xen/web.cfg'; fi`,
     );
     expect(xlStartCommand(cfg, { name: 'db' })).toBe(
-      `if [ -e '/var/lib/xen/save/db.save' ]; then xl restore '/var/lib/xen/save/db.save' && rm -f '/var/lib/xen/save/db.save'; else echo 'no saved image /var/lib/xen/save/db.save and no config file to create the guest from' >&2; exit ${NOTHING_TO_START}; fi`,
+      `if [ -e '/var/lib/xen/save/db.save' ]; then ${clear('db')}; xl restore '/var/lib/xen/save/db.save' && rm -f '/var/lib/xen/save/db.save'; else echo 'no saved image /var/lib/xen/save/db.save and no config file to create the guest from' >&2; exit ${NOTHING_TO_START}; fi`,
     );
   });
 
+  /**
+   * Runs a command with xl stubbed by a shell function: `xl list <name>` prints xl's header and one
+   * row with the given flags (or, without flags, fails as xl does for an unknown domain),
+   * `xl destroy` fails when asked to, and every other call is echoed.
+   */
+  const sh = (cmd: string, o: { flags?: string; destroyFails?: boolean } = {}): { out: string; code: number } => {
+    const stub = `xl() {
+      case "$1" in
+        list) [ -n "$FLAGS" ] || { echo "invalid domain identifier '$2'" >&2; return 1; }
+              printf 'Name                                        ID   Mem VCPUs\tState\tTime(s)\n%-40s %5d %5d %5d     %s %8.1f\n' "$2" 5 512 1 "$FLAGS" 0.3 ;;
+        destroy) echo "xl $*"; [ -z "$DESTROY_FAILS" ] || return 4 ;;
+        *) echo "xl $*" ;;
+      esac
+    }`;
+    const r = spawnSync('/bin/sh', ['-c', `${stub}\n${cmd}`], { encoding: 'utf8', env: { PATH: process.env.PATH ?? '', FLAGS: o.flags ?? '', DESTROY_FAILS: o.destroyFails ? '1' : '' } });
+    return { out: r.stdout, code: r.status ?? -1 };
+  };
+
   it('runs as sh reads it: the start one-liner picks restore or create (xl stubbed by a shell function)', () => {
-    const sh = (cmd: string): string => execFileSync('/bin/sh', ['-c', `xl() { echo "xl $*"; }; ${cmd}`], { encoding: 'utf8' });
     const dir = execFileSync('mktemp', ['-d'], { encoding: 'utf8' }).trim();
     const c = { xl: 'xl', saveDir: dir };
-    expect(sh(xlStartCommand(c, { name: "O'Brien x", config: '/etc/xen/o.cfg' }))).toBe('xl create /etc/xen/o.cfg\n');
+    const start = xlStartCommand(c, { name: "O'Brien x", config: '/etc/xen/o.cfg' });
+    expect(sh(start)).toEqual({ out: 'xl create /etc/xen/o.cfg\n', code: 0 });
     execFileSync('/bin/sh', ['-c', `touch ${shQuote(`${dir}/O'Brien x.save`)}`]);
-    expect(sh(xlStartCommand(c, { name: "O'Brien x", config: '/etc/xen/o.cfg' }))).toBe(`xl restore ${dir}/O'Brien x.save\n`);
+    expect(sh(start)).toEqual({ out: `xl restore ${dir}/O'Brien x.save\n`, code: 0 });
     // Restored: the image is gone, so the next start creates.
-    expect(sh(xlStartCommand(c, { name: "O'Brien x", config: '/etc/xen/o.cfg' }))).toBe('xl create /etc/xen/o.cfg\n');
-    expect(sh(xlListCommand(c).replace(/^xl list/, 'echo listed'))).toBe(`listed\n${SAVED_MARKER}\n`);
+    expect(sh(start).out).toBe('xl create /etc/xen/o.cfg\n');
+    expect(sh(xlListCommand(c).replace(/^xl list/, 'echo listed')).out).toBe(`listed\n${SAVED_MARKER}\n`);
+    execFileSync('rm', ['-rf', dir]);
+  });
+
+  it('destroys a domain kept after a crash before starting it again, and never one in any other state', () => {
+    const dir = execFileSync('mktemp', ['-d'], { encoding: 'utf8' }).trim();
+    const c = { xl: 'xl', saveDir: dir };
+    const start = xlStartCommand(c, { name: 'web server', config: '/etc/xen/web.cfg' });
+    for (const flags of ['----c-', '----cd', 'r---c-']) {
+      expect(sh(start, { flags })).toEqual({ out: "xl destroy web server\nxl create /etc/xen/web.cfg\n", code: 0 });
+    }
+    for (const flags of ['r-----', '-b----', '--p---', '---s--', '-----d', '------']) {
+      expect(sh(start, { flags })).toEqual({ out: 'xl create /etc/xen/web.cfg\n', code: 0 });
+    }
+    // A destroy that fails stops there: create would only fail on the name.
+    expect(sh(start, { flags: '----c-', destroyFails: true })).toEqual({ out: 'xl destroy web server\n', code: 4 });
+    // The same for a saved image.
+    execFileSync('touch', [`${dir}/web server.save`]);
+    expect(sh(start, { flags: '----c-' })).toEqual({ out: `xl destroy web server\nxl restore ${dir}/web server.save\n`, code: 0 });
+    // Nothing to start from: nothing is destroyed either.
+    expect(sh(xlStartCommand(c, { name: 'db' }), { flags: '----c-' })).toEqual({ out: '', code: NOTHING_TO_START });
     execFileSync('rm', ['-rf', dir]);
   });
 
