@@ -13,6 +13,7 @@ import { LocalTransport } from '../../src/adapters/vm/transport';
 import { VirshSession } from '../../src/adapters/vm/virsh-session';
 import { rejection } from '../helpers/rejection';
 import { repoRoot } from '../helpers/repo';
+import { MIXED_NODE_GUESTS, MIXED_NODE_URI } from '../helpers/virsh-mixed-node';
 
 const VIRSH = ['/usr/bin/virsh', '/bin/virsh'].find((p) => existsSync(p));
 if (!VIRSH) console.warn('SKIPPED libvirt driver tests: virsh is missing (Debian package libvirt-clients; .ci/run installs it)');
@@ -74,19 +75,9 @@ suite('libvirt driver on the test driver', () => {
   });
 
   it('lists mixed states from a node file and drives guests whose names hold spaces, a quote and a #', async () => {
-    const hv = local(`test://${join(repoRoot(), 'test/fixtures/virsh/mixed-node.xml')}`);
+    const hv = local(MIXED_NODE_URI);
     try {
-      expect(await hv.list()).toEqual([
-        { name: 'web server', state: 'running' },
-        { name: 'cache', state: 'paused' },
-        { name: "O'Brien #1", state: 'stopping' },
-        { name: 'crashy', state: 'off' },
-        { name: 'sleepy', state: 'paused' },
-        { name: 'idle one', state: 'running' },
-        { name: 'archive', state: 'saved' },
-        { name: 'db', state: 'off' },
-        { name: '日本 guest', state: 'off' },
-      ]);
+      expect(await hv.list()).toEqual(MIXED_NODE_GUESTS);
       await hv.save({ name: 'web server' });
       await hv.off({ name: "O'Brien #1" });
       await hv.start({ name: 'db' });
@@ -101,7 +92,7 @@ suite('libvirt driver on the test driver', () => {
 
   it('starts a guest kept after a crash by destroying it first, and leaves running guests alone', async () => {
     // Plain `virsh start` of the crashed guest answers "Domain is already active" (virsh 9.0).
-    const hv = local(`test://${join(repoRoot(), 'test/fixtures/virsh/mixed-node.xml')}`);
+    const hv = local(MIXED_NODE_URI);
     try {
       await hv.start({ name: 'crashy' });
       // A running guest is never destroyed: virsh's own refusal comes back.
@@ -118,7 +109,7 @@ suite('libvirt driver on the test driver', () => {
   const GERMAN = '/usr/share/locale/de/LC_MESSAGES/libvirt.mo';
   if (!existsSync(GERMAN)) console.warn(`SKIPPED the localized-virsh test: ${GERMAN} is missing (Debian package libvirt-l10n; .ci/run installs it)`);
   (existsSync(GERMAN) ? it : it.skip)('reads virsh in English whatever the locale: a German environment changes nothing', () => {
-    const node = `test://${join(repoRoot(), 'test/fixtures/virsh/mixed-node.xml')}`;
+    const node = MIXED_NODE_URI;
     // Child processes get the real process environment, not jest's copy: the driver runs in a node child.
     const german = { ...process.env, LANG: 'C.UTF-8', LC_ALL: 'C.UTF-8', LANGUAGE: 'de' };
     // Proof that this environment does translate virsh: its own table says "laufend", not "running".

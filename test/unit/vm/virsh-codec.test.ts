@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { parseVirshList, readVirshReply, takeVirshReply, virshDomainCommand, virshError, virshQuote, virshState } from '../../../src/adapters/vm/virsh-codec';
 import { repoRoot } from '../../helpers/repo';
 import { thrown } from '../../helpers/thrown';
+import { MIXED_NODE_GUESTS } from '../../helpers/virsh-mixed-node';
 
 const fixture = (name: string): string => readFileSync(join(repoRoot(), 'test/fixtures/virsh', name), 'utf8');
 
@@ -44,17 +45,7 @@ describe('virsh session transcripts', () => {
 
   it('reads every state of the mixed node file, names with spaces, a quote, a # and wide characters', () => {
     const [reply] = replies(fixture('session-mixed.txt'), ['bs-fixture-1']);
-    expect(parseVirshList(reply!.lines)).toEqual([
-      { name: 'web server', state: 'running' },
-      { name: 'cache', state: 'paused' },
-      { name: "O'Brien #1", state: 'stopping' },
-      { name: 'crashy', state: 'off' },
-      { name: 'sleepy', state: 'paused' },
-      { name: 'idle one', state: 'running' },
-      { name: 'archive', state: 'saved' },
-      { name: 'db', state: 'off' },
-      { name: '日本 guest', state: 'off' },
-    ]);
+    expect(parseVirshList(reply!.lines)).toEqual(MIXED_NODE_GUESTS);
   });
 
   it('waits for the sentinel alone on a line, not inside the echoed command', () => {
