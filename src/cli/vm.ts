@@ -25,7 +25,10 @@ export async function vmCommand(host: string, guest: string | undefined, action:
     const config = vmConfig(host, o.config);
     hub = buildHub(config, { log: logger(o) });
     await hub.start();
-    if (guest === undefined) return list(hub, host, o, out);
+    if (guest === undefined) {
+      await firstReading(hub, host);
+      return list(hub, host, o, out);
+    }
     const r = await hub.executeVm(host, guest, { action: action as string });
     if (o.json) out.write(`${JSON.stringify(resultPayload(r))}\n`);
     else if (r.ok) {
@@ -42,6 +45,26 @@ export async function vmCommand(host: string, guest: string | undefined, action:
   } finally {
     await hub?.stop();
   }
+}
+
+/**
+ * The adapter starts without waiting for the hypervisor; a guest has been read once it has a state
+ * or the error that kept it unknown. The read itself is bounded by the hypervisor's timeout.
+ */
+function firstReading(hub: Hub, host: string): Promise<void> {
+  const read = (): boolean => hub.vms(host).every((g) => {
+    const st = hub.vm(host, g.id);
+    return st !== undefined && (st.state !== 'unknown' || st.lastError !== null);
+  });
+  if (read()) return Promise.resolve();
+  return new Promise((resolve) => {
+    const onVm = (h: string): void => {
+      if (h !== host || !read()) return;
+      hub.off('vm', onVm);
+      resolve();
+    };
+    hub.on('vm', onVm);
+  });
 }
 
 function list(hub: Hub, host: string, o: VmCliOptions, out: NodeJS.WritableStream): number {

@@ -4,7 +4,7 @@
  * While an action runs, states are read every second rather than every `poll_every`.
  */
 import type { CommandDetail, CommandRequest, VmAdapter, VmAdapterContext } from '../../core/adapter';
-import { sleep, type TimerHandle } from '../../core/clock';
+import { every, sleep } from '../../core/clock';
 import { formatDuration } from '../../core/duration';
 import { BlackstartError, toBlackstartError } from '../../core/errors';
 import { isVmDown, isVmUp, type VmPower } from '../../core/state';
@@ -20,7 +20,7 @@ export class VmHost implements VmAdapter {
   readonly name: string;
   readonly guests: readonly string[];
   private ctx: VmAdapterContext | undefined;
-  private timer: TimerHandle | undefined;
+  private cancelPolling: (() => void) | undefined;
   private busy = 0;
   private polling: Promise<void> | undefined;
   /** Why a guest reads unknown: the hypervisor is away, or has no such guest. */
@@ -35,16 +35,23 @@ export class VmHost implements VmAdapter {
     this.guests = Object.keys(cfg.guests);
   }
 
-  async start(ctx: VmAdapterContext): Promise<void> {
+  /**
+   * The first reading is not waited for: a hypervisor that is off (its host is, after an outage)
+   * would hold up the whole daemon's start until its login timed out. Until it answers, its guests
+   * read unknown with no error.
+   */
+  start(ctx: VmAdapterContext): void {
     this.ctx = ctx;
-    await this.poll();
-    this.schedule();
+    void this.poll();
+    // An action's own loop reads states while it runs.
+    this.cancelPolling = every(ctx.clock, this.cfg.pollEvery, () => {
+      if (this.busy === 0) void this.poll();
+    });
   }
 
   async stop(): Promise<void> {
-    const ctx = this.ctx;
     this.ctx = undefined;
-    ctx?.clock.clearTimeout(this.timer);
+    this.cancelPolling?.();
     await this.hv.close();
   }
 
@@ -144,16 +151,6 @@ export class VmHost implements VmAdapter {
         ctx.update(id, { state: isVmDown(ctx.current(id).state) ? ctx.current(id).state : 'unknown', lastError: e.message });
       }
     }
-  }
-
-  private schedule(): void {
-    const ctx = this.ctx;
-    if (!ctx) return;
-    this.timer = ctx.clock.setTimeout(() => {
-      // An action's own loop reads states while it runs.
-      const next = this.busy > 0 ? Promise.resolve() : this.poll();
-      void next.finally(() => this.schedule());
-    }, this.cfg.pollEvery);
   }
 
   private guest(id: string): VmGuestConfig {
