@@ -10,6 +10,7 @@ import { BlackstartError, exitCodeFor, toBlackstartError } from '../core/errors'
 import type { CommandResult, Hub } from '../core/hub';
 import { createLogger, type LogLevel, type Logger } from '../core/logger';
 import { hostPayload, resultPayload } from '../mqtt/payloads';
+import { wholeNumberOption } from './options';
 
 interface Common {
   config?: string;
@@ -29,8 +30,8 @@ export async function wakeCommand(target: string, o: WakeOptions, out = process.
   return withHost(o, out, () => {
     const overrides: Record<string, unknown> = {};
     if (o.address !== undefined) overrides.address = o.address;
-    if (o.port !== undefined) overrides.port = wholeNumber(o.port, '--port');
-    if (o.repeat !== undefined) overrides.repeat = wholeNumber(o.repeat, '--repeat');
+    if (o.port !== undefined) overrides.port = wholeNumberOption(o.port, '--port');
+    if (o.repeat !== undefined) overrides.repeat = wholeNumberOption(o.repeat, '--repeat');
     if (o.password !== undefined) overrides.password = o.password;
     if (o.passwordEnv !== undefined) overrides.password_env = o.passwordEnv;
     if (o.config) {
@@ -115,7 +116,7 @@ function describe(job: Job, r: CommandResult): string {
   return `${job.action} ${job.id}: done in ${r.tookMs} ms${how}`;
 }
 
-function hostConfig(host: string, file: string | undefined): Config {
+export function hostConfig(host: string, file: string | undefined): Config {
   if (!file) throw new BlackstartError('BAD_REQUEST', 'give the config file with -c FILE');
   const { config } = loadConfig(file);
   if (!config.hosts[host]) throw new BlackstartError('NOT_FOUND', `no host "${host}" in ${file} (hosts: ${Object.keys(config.hosts).join(', ') || 'none'})`);
@@ -140,10 +141,6 @@ function wolAsWritten(w: NonNullable<Config['hosts'][string]['wol']>): Record<st
   return out;
 }
 
-function wholeNumber(text: string, option: string): number {
-  if (!/^\d+$/.test(text)) throw new BlackstartError('BAD_REQUEST', `${option}: expected a whole number, got "${text}"`);
-  return Number(text);
-}
 
 export function logger(o: Common): Logger {
   return createLogger({ level: (o.logLevel as LogLevel | undefined) ?? 'warn', destination: process.stderr });

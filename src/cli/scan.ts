@@ -7,8 +7,8 @@ import { parseCidr, expandCidr } from '../discovery/cidr';
 import { scan, type FoundHost } from '../discovery/scan';
 import { writeFoundHosts } from '../discovery/write-config';
 import type { MergeResult } from '../discovery/merge';
-import { parseDuration } from '../core/duration';
 import { BlackstartError, exitCodeFor, toBlackstartError } from '../core/errors';
+import { durationOption, wholeNumberOption } from './options';
 
 export const DEFAULT_SCAN_PORTS = '22,80,443,623';
 
@@ -29,19 +29,6 @@ function parsePorts(text: string): number[] {
   const bad = ports.find((p) => !/^\d{1,5}$/.test(p) || Number(p) < 1 || Number(p) > 65535);
   if (bad !== undefined || ports.length === 0) throw new BlackstartError('BAD_REQUEST', `--ports: "${bad ?? text}" is not a port 1-65535 (give a comma-separated list such as 22,80,443)`);
   return [...new Set(ports.map(Number))];
-}
-
-function parseCount(text: string, option: string, max: number): number {
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < 1 || n > max) throw new BlackstartError('BAD_REQUEST', `${option}: "${text}" is not a whole number from 1 to ${max}`);
-  return n;
-}
-
-function parseTimeout(text: string): number {
-  const d = parseDuration(text);
-  if ('error' in d) throw new BlackstartError('BAD_REQUEST', `--timeout: ${d.error}`);
-  if (d.ms < 10 || d.ms > 60_000) throw new BlackstartError('BAD_REQUEST', '--timeout: between 10ms and 60s');
-  return d.ms;
 }
 
 function table(hosts: readonly FoundHost[]): string {
@@ -68,8 +55,8 @@ export async function scanCommand(
   try {
     const cidr = parseCidr(cidrText, { force: o.force === true });
     const ports = parsePorts(o.ports ?? DEFAULT_SCAN_PORTS);
-    const timeoutMs = o.timeout ? parseTimeout(o.timeout) : 500;
-    const concurrency = o.concurrency ? parseCount(o.concurrency, '--concurrency', 4096) : 256;
+    const timeoutMs = o.timeout ? durationOption(o.timeout, '--timeout', { min: 10, max: 60_000, says: 'between 10ms and 60s' }) : 500;
+    const concurrency = o.concurrency ? wholeNumberOption(o.concurrency, '--concurrency', { min: 1, max: 4096 }) : 256;
     const started = Date.now();
     // Only a person watching a terminal wants the line; a pipe or a log file would collect every redraw.
     const progress = err.isTTY

@@ -8,12 +8,13 @@ import { listUps } from '../adapters/ups/nut';
 import { parseNutServerUrl, parseUpsUrl } from '../adapters/ups/url';
 import { ConfigError, parseConfig } from '../config/loader';
 import { systemClock } from '../core/clock';
-import { formatDuration, parseDuration } from '../core/duration';
+import { formatDuration } from '../core/duration';
 import { BlackstartError, exitCodeFor, toBlackstartError } from '../core/errors';
 import { Hub } from '../core/hub';
 import { createLogger, type LogLevel } from '../core/logger';
 import type { UpsState } from '../core/state';
 import { upsPayload } from '../mqtt/payloads';
+import { durationOption } from './options';
 
 export interface UpsStatusOptions {
   json?: boolean;
@@ -86,7 +87,7 @@ function buildFromUrl(url: string, o: UpsStatusOptions) {
   if (o.interval) {
     body.poll_interval = o.interval;
     // Long intervals get a dead time to match (three missed polls), rather than an error about a setting not asked for.
-    const ms = parseDurationOrThrow(o.interval, '--interval');
+    const ms = durationOption(o.interval, '--interval');
     if (ms * 3 > 15_000) body.dead_time = `${ms * 3}ms`;
   }
   if (o.timeout) body.timeout = o.timeout;
@@ -120,7 +121,7 @@ function formatState(s: UpsState, oneLine: boolean): string {
 export async function upsListCommand(url: string, o: { json?: boolean; timeout?: string }, out = process.stdout): Promise<number> {
   try {
     const server = parseNutServerUrl(url);
-    const timeoutMs = o.timeout ? parseDurationOrThrow(o.timeout) : 3000;
+    const timeoutMs = o.timeout ? durationOption(o.timeout, '--timeout') : 3000;
     const list = await listUps({ ...server, timeoutMs });
     out.write(o.json ? `${JSON.stringify(list)}\n` : list.map((u) => `${u.name}\t${u.description}\n`).join(''));
     return 0;
@@ -130,8 +131,3 @@ export async function upsListCommand(url: string, o: { json?: boolean; timeout?:
   }
 }
 
-function parseDurationOrThrow(text: string, option = '--timeout'): number {
-  const d = parseDuration(text);
-  if ('error' in d) throw new BlackstartError('BAD_REQUEST', `${option}: ${d.error}`);
-  return d.ms;
-}

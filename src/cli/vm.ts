@@ -4,13 +4,12 @@
  * built (no probe, BMC or shutdown method), so nothing else on the host is touched.
  */
 import { buildHub } from '../adapters/registry';
-import { loadConfig } from '../config/loader';
 import type { Config } from '../config/schema';
 import { BlackstartError, exitCodeFor } from '../core/errors';
 import type { Hub } from '../core/hub';
 import { VM_ACTIONS } from '../core/state';
 import { resultPayload, vmPayload } from '../mqtt/payloads';
-import { fail, logger, only } from './host';
+import { fail, hostConfig, logger } from './host';
 
 export interface VmCliOptions {
   config: string;
@@ -87,11 +86,9 @@ function list(hub: Hub, host: string, o: VmCliOptions, out: NodeJS.WritableStrea
 
 /** The config narrowed to one host's hypervisor: its probe, BMC and shutdown are left out. */
 function vmConfig(host: string, file: string): Config {
-  const { config } = loadConfig(file);
-  const h = config.hosts[host];
-  if (!h) throw new BlackstartError('NOT_FOUND', `no host "${host}" in ${file} (hosts: ${Object.keys(config.hosts).join(', ') || 'none'})`);
+  const narrowed = hostConfig(host, file);
+  const h = narrowed.hosts[host] as Config['hosts'][string];
   if (!h.vms) throw new BlackstartError('UNSUPPORTED', `host "${host}" has no vms block in ${file}`);
-  const narrowed = only(config, host);
   // A simulated host stays: its simulated hypervisor follows its power.
   narrowed.hosts[host] = { ...h, ipmi: undefined, probe: undefined, wol: undefined, shutdown: undefined };
   return narrowed;
