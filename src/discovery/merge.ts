@@ -4,7 +4,7 @@
  * by hand (comments, quoting, flow maps, blank lines) stays exactly as it was.
  */
 import { isMap, isScalar, isSeq, parseDocument, stringify, type Document, type YAMLMap } from 'yaml';
-import { formatMac, parseMac } from '../adapters/power/wol-codec';
+import { normalMac } from '../adapters/power/wol-codec';
 import { BlackstartError } from '../core/errors';
 import { deriveHostId } from './host-id';
 import type { FoundHost } from './scan';
@@ -20,14 +20,6 @@ interface Existing {
   ids: Set<string>;
   byAddress: Map<string, string>;
   byMac: Map<string, string>;
-}
-
-function normalMac(text: unknown): string | undefined {
-  try {
-    return typeof text === 'string' ? formatMac(parseMac(text)) : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 function existingHosts(hosts: unknown): Existing {

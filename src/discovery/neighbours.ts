@@ -3,7 +3,8 @@
  * it. Pure parsers: an entry counts only when the kernel has a usable MAC for it, since a
  * scan leaves INCOMPLETE/FAILED entries for every address that did not answer.
  */
-import { formatMac, parseMac } from '../adapters/power/wol-codec';
+import { isIPv4 } from 'node:net';
+import { normalMac } from '../adapters/power/wol-codec';
 
 export interface Neighbour {
   mac: string;
@@ -11,16 +12,6 @@ export interface Neighbour {
 }
 
 const UNUSABLE_STATES = new Set(['INCOMPLETE', 'FAILED', 'NOARP', 'NONE']);
-const IPV4 = /^\d{1,3}(\.\d{1,3}){3}$/;
-
-function cardMac(text: unknown): string | undefined {
-  if (typeof text !== 'string') return undefined;
-  try {
-    return formatMac(parseMac(text));
-  } catch {
-    return undefined; // all-zero or multicast: not a network card
-  }
-}
 
 /** `ip -j neigh show`; undefined when the text is not that JSON (old iproute2 ignores -j). */
 export function parseIpNeighJson(text: string): Map<string, Neighbour> | undefined {
@@ -33,10 +24,10 @@ export function parseIpNeighJson(text: string): Map<string, Neighbour> | undefin
   if (!Array.isArray(rows)) return undefined;
   const out = new Map<string, Neighbour>();
   for (const row of rows as Record<string, unknown>[]) {
-    if (!row || typeof row.dst !== 'string' || !IPV4.test(row.dst) || out.has(row.dst)) continue;
+    if (!row || typeof row.dst !== 'string' || !isIPv4(row.dst) || out.has(row.dst)) continue;
     const states = Array.isArray(row.state) ? (row.state as unknown[]).map(String) : [];
     if (states.some((s) => UNUSABLE_STATES.has(s))) continue;
-    const mac = cardMac(row.lladdr);
+    const mac = normalMac(row.lladdr);
     if (mac) out.set(row.dst, { mac, dev: typeof row.dev === 'string' ? row.dev : '' });
   }
   return out;
@@ -49,8 +40,8 @@ export function parseProcNetArp(text: string): Map<string, Neighbour> {
   const out = new Map<string, Neighbour>();
   for (const line of text.split('\n').slice(1)) {
     const [ip, , flags, hw, , dev] = line.trim().split(/\s+/);
-    if (!ip || !IPV4.test(ip) || out.has(ip) || !flags || (Number.parseInt(flags, 16) & ATF_COM) === 0) continue;
-    const mac = cardMac(hw);
+    if (!ip || !isIPv4(ip) || out.has(ip) || !flags || (Number.parseInt(flags, 16) & ATF_COM) === 0) continue;
+    const mac = normalMac(hw);
     if (mac) out.set(ip, { mac, dev: dev ?? '' });
   }
   return out;

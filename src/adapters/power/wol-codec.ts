@@ -45,6 +45,16 @@ export function formatMac(mac: Uint8Array): string {
   return Buffer.from(mac).toString('hex').replace(/(..)(?!$)/g, '$1:');
 }
 
+/** A card's MAC as aa:bb:cc:dd:ee:ff, or undefined for anything that is not one (all-zero, multicast, not text). */
+export function normalMac(text: unknown): string | undefined {
+  if (typeof text !== 'string') return undefined;
+  try {
+    return formatMac(parseMac(text));
+  } catch {
+    return undefined;
+  }
+}
+
 const PW_HEX = /^[0-9a-f]{1,2}([:-][0-9a-f]{1,2}){3}$|^[0-9a-f]{1,2}([:-][0-9a-f]{1,2}){5}$/i;
 const PW_BARE = /^(?:[0-9a-f]{8}|[0-9a-f]{12})$/i;
 const PW_DOTTED = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;

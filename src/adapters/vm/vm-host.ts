@@ -12,7 +12,7 @@ import type { VmGuestConfig, VmsConfig } from './config';
 import type { GuestSpec, Hypervisor } from './hypervisor';
 
 /** How often states are read while an action waits for its outcome. */
-export const VM_ACTION_POLL_MS = 1000;
+const VM_ACTION_POLL_MS = 1000;
 /** Room for the command itself on top of the wait for its outcome. */
 const COMMAND_SLACK_MS = 30_000;
 
@@ -160,6 +160,6 @@ export class VmHost implements VmAdapter {
   }
 }
 
-export function specOf(id: string, g: VmGuestConfig): GuestSpec {
+function specOf(id: string, g: VmGuestConfig): GuestSpec {
   return { name: g.name ?? id, ...(g.config !== undefined ? { config: g.config } : {}) };
 }
