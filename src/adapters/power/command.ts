@@ -6,6 +6,7 @@
 import { spawn } from 'node:child_process';
 import { BlackstartError } from '../../core/errors';
 import { silentLogger, type Logger } from '../../core/logger';
+import { killGroup } from '../process-group';
 import type { ShutdownMethod, ShutdownOutcome, ShutdownRunOptions } from './method';
 
 export interface CommandOptions {
@@ -127,15 +128,6 @@ export class CommandMethod implements ShutdownMethod {
     const env: NodeJS.ProcessEnv = {};
     for (const name of [...BASE_ENV, ...(this.#opts.passEnv ?? [])]) if (parent[name] !== undefined) env[name] = parent[name];
     return { ...env, ...this.#opts.env };
-  }
-}
-
-function killGroup(pid: number | undefined, signal: NodeJS.Signals): void {
-  if (pid === undefined) return;
-  try {
-    process.kill(-pid, signal);
-  } catch {
-    // Already gone.
   }
 }
 
