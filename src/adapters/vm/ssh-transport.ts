@@ -7,8 +7,8 @@ import type { Client, ClientChannel } from 'ssh2';
 import { BlackstartError } from '../../core/errors';
 import { silentLogger, type Logger } from '../../core/logger';
 import type { TcpConnector } from '../tcp';
-import { describeAuth, loadCredentials, loadHostKeyCheck, type SshLogin } from '../power/ssh-login';
-import { openSession, where } from '../power/ssh-session';
+import { openLogin, type SshLogin } from '../power/ssh-login';
+import { where } from '../power/ssh-session';
 import { channelEvents, collectOutput, shown, type InteractiveChannel, type RunResult, type Transport } from './transport';
 
 export interface SshTransportOptions {
@@ -27,9 +27,6 @@ export class SshTransport implements Transport {
   #closed = false;
 
   constructor(opts: SshTransportOptions) {
-    if (opts.login.keyFile === undefined && opts.login.password === undefined) {
-      throw new BlackstartError('CONFIG', `ssh ${where(opts.login.target)}: give a key file, a password, or both`);
-    }
     this.#o = opts;
     this.#w = where(opts.login.target);
     this.#log = (opts.log ?? silentLogger()).child({ transport: 'ssh', host: opts.login.target.host, port: opts.login.target.port });
@@ -37,12 +34,6 @@ export class SshTransport implements Transport {
 
   describe(): string {
     return `ssh ${this.#w}`;
-  }
-
-  /** For logs: how we log in, without a secret. */
-  describeLogin(): string {
-    const hk = this.#o.login.hostKey;
-    return `${describeAuth(this.#o.login)}; ${'fingerprint' in hk ? `host key ${hk.fingerprint}` : `host key from ${hk.knownHostsFile}`}`;
   }
 
   async run(command: string, timeoutMs: number): Promise<RunResult> {
@@ -143,13 +134,11 @@ export class SshTransport implements Transport {
     const deadline = new AbortController();
     const timer = setTimeout(() => deadline.abort(new BlackstartError('TIMEOUT', `ssh ${this.#w}: no login within ${loginTimeoutMs} ms`)), loginTimeoutMs);
     try {
-      const [check, creds] = await Promise.all([loadHostKeyCheck(login.hostKey, this.#log), loadCredentials(login)]);
-      deadline.signal.throwIfAborted();
-      const session = await openSession(login.target, check, creds, {
+      const session = await openLogin(login, {
         signal: deadline.signal,
+        log: this.#log,
         ...(this.#o.connector ? { connector: this.#o.connector } : {}),
       });
-      this.#log.debug({ user: login.target.username, fingerprint: session.fingerprint }, 'ssh login accepted');
       return session.client;
     } finally {
       clearTimeout(timer);
