@@ -127,6 +127,23 @@ export function describeExit(result: { code: number | null; signal?: string }): 
 }
 
 /**
+ * A failed one-shot command as `where: what guest "g" exited with status 1: what it said`, with
+ * what it said (`stderr` as the codec reads it, else stdout) on one line and capped; `said` is
+ * returned too, for the codec to pick an error code from.
+ */
+export function describeFailure(
+  where: string,
+  what: string,
+  guest: string | undefined,
+  result: { code: number | null; signal?: string; stdout: string },
+  stderr: string,
+): { said: string; text: string } {
+  const said = (stderr || result.stdout.trim()).replace(/\s*\n\s*/g, ' | ').slice(0, 500);
+  const subject = guest !== undefined ? ` guest "${guest}"` : '';
+  return { said, text: `${where}: ${what}${subject} ${describeExit(result)}${said ? `: ${said}` : ''}` };
+}
+
+/**
  * Commands run through `/bin/sh -c` rather than execFile: the drivers write shell text (Xen's start
  * is an if/else one-liner, virsh's session merges stderr with `2>&1`), and over ssh the same text
  * goes through the remote login shell, so both transports take identical command strings. The
