@@ -7,6 +7,7 @@ import { spawn } from 'node:child_process';
 import { BlackstartError } from '../../core/errors';
 import { silentLogger, type Logger } from '../../core/logger';
 import { killGroup } from '../process-group';
+import { shownWord } from '../sh-quote';
 import type { ShutdownMethod, ShutdownOutcome, ShutdownRunOptions } from './method';
 
 export interface CommandOptions {
@@ -167,5 +168,5 @@ function lastLines(text: string): string {
 
 /** Shows an argv as a user could paste it into a shell. */
 export function showArgv(argv: readonly string[]): string {
-  return argv.map((a) => (/^[A-Za-z0-9_./:=@%+-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' ');
+  return argv.map(shownWord).join(' ');
 }

@@ -9,7 +9,7 @@
 import { BlackstartError } from '../../core/errors';
 import type { VmPower } from '../../core/state';
 import type { GuestListing } from './hypervisor';
-import { hasControlChars } from './sh-quote';
+import { hasControlChars } from '../sh-quote';
 import { describeFailure } from './transport';
 
 /**

@@ -16,7 +16,7 @@ import { BlackstartError } from '../../core/errors';
 import type { VmPower } from '../../core/state';
 import type { XenConfig } from './config';
 import type { GuestListing, GuestSpec } from './hypervisor';
-import { hasControlChars, shProgram, shQuote } from './sh-quote';
+import { hasControlChars, shProgram, shQuote } from '../sh-quote';
 import { describeFailure } from './transport';
 
 /** Separates xl's listing from the save directory's in list()'s output. */
