@@ -12,6 +12,7 @@ import { createLogger, type Logger } from '../../src/core/logger';
 import { Secret } from '../../src/core/secret';
 import { createSshShutdown, sshShutdownSchema } from '../../src/adapters/power/ssh-config';
 import { scanHostKey, SshShutdown, type SshShutdownOptions } from '../../src/adapters/power/ssh';
+import type { SshLogin } from '../../src/adapters/power/ssh-login';
 import { freePort } from '../helpers/ports';
 import { rejection } from '../helpers/rejection';
 import { SSH_KEYGEN, sshdMissing, startSshd, type SshServer } from '../helpers/sshd';
@@ -61,16 +62,18 @@ suite('SSH shutdown against a real sshd', () => {
     return createSshShutdown(cfg, { log });
   };
 
-  const direct = (o: Partial<SshShutdownOptions>): SshShutdown =>
+  /** Login fields and the command side by side, as the cases read. */
+  const direct = ({ command, timeoutMs, port, ...login }: Partial<Omit<SshLogin, 'target'> & Pick<SshShutdownOptions, 'command' | 'timeoutMs'> & { port: number }>): SshShutdown =>
     new SshShutdown({
-      host: '127.0.0.1',
-      port: sshd.port,
-      username: sshd.username,
-      keyFile: sshd.clientKeyPath,
-      hostKey: { fingerprint: sshd.hostKeyFingerprint },
-      command: 'sudo -n /sbin/shutdown -h now',
+      login: {
+        target: { host: '127.0.0.1', port: port ?? sshd.port, username: sshd.username },
+        keyFile: sshd.clientKeyPath,
+        hostKey: { fingerprint: sshd.hostKeyFingerprint },
+        ...login,
+      },
+      command: command ?? 'sudo -n /sbin/shutdown -h now',
+      ...(timeoutMs !== undefined ? { timeoutMs } : {}),
       log,
-      ...o,
     });
 
   /** Runs `fn` and gives the commands sshd recorded meanwhile. */

@@ -15,7 +15,7 @@ import { probeTcp } from '../reach/tcp';
 
 const CHECK_TIMEOUT_MS = 3000;
 
-export function serviceName(c: ServiceCheck): string {
+function serviceName(c: ServiceCheck): string {
   return c.name ?? (c.tcp !== undefined ? `tcp/${c.tcp}` : (c.http as string));
 }
 

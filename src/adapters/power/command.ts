@@ -6,6 +6,8 @@
 import { spawn } from 'node:child_process';
 import { BlackstartError } from '../../core/errors';
 import { silentLogger, type Logger } from '../../core/logger';
+import { killGroup } from '../process-group';
+import { shownWord } from '../sh-quote';
 import type { ShutdownMethod, ShutdownOutcome, ShutdownRunOptions } from './method';
 
 export interface CommandOptions {
@@ -130,15 +132,6 @@ export class CommandMethod implements ShutdownMethod {
   }
 }
 
-function killGroup(pid: number | undefined, signal: NodeJS.Signals): void {
-  if (pid === undefined) return;
-  try {
-    process.kill(-pid, signal);
-  } catch {
-    // Already gone.
-  }
-}
-
 /** Keeps the first OUTPUT_LIMIT bytes of a stream and counts the rest. */
 class Captured {
   #chunks: Buffer[] = [];
@@ -175,5 +168,5 @@ function lastLines(text: string): string {
 
 /** Shows an argv as a user could paste it into a shell. */
 export function showArgv(argv: readonly string[]): string {
-  return argv.map((a) => (/^[A-Za-z0-9_./:=@%+-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' ');
+  return argv.map(shownWord).join(' ');
 }

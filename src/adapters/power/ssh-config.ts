@@ -76,10 +76,8 @@ export function sshCommandOf(cfg: SshShutdownConfig): string {
 }
 
 export function createSshShutdown(cfg: SshShutdownConfig, deps: { log?: Logger; connector?: TcpConnector } = {}): SshShutdown {
-  const { target, ...login } = sshLoginOf(cfg);
   return new SshShutdown({
-    ...target,
-    ...login,
+    login: sshLoginOf(cfg),
     command: sshCommandOf(cfg),
     timeoutMs: cfg.timeout,
     ...(deps.log ? { log: deps.log } : {}),

@@ -7,9 +7,19 @@ import { readFile } from 'node:fs/promises';
 import { BlackstartError } from '../../core/errors';
 import type { Logger } from '../../core/logger';
 import type { Secret } from '../../core/secret';
+import type { TcpConnector } from '../tcp';
 import { parseKnownHosts } from './known-hosts';
 import type { SshShutdownConfig } from './ssh-config';
-import { checkPrivateKey, type HostKeyCheck, type SessionCredentials, type SessionTarget } from './ssh-session';
+import {
+  checkPrivateKey,
+  openSession,
+  where,
+  type HostKeyCheck,
+  type OpenedSession,
+  type SessionCredentials,
+  type SessionPhase,
+  type SessionTarget,
+} from './ssh-session';
 
 export type HostKeySource = { readonly fingerprint: string } | { readonly knownHostsFile: string };
 
@@ -33,8 +43,42 @@ export function sshLoginOf(cfg: SshShutdownConfig): SshLogin {
 }
 
 /** How the login's auth reads in a describe(): which methods, never a secret. */
-export function describeAuth(login: { keyFile?: string; password?: Secret }): string {
+function describeAuth(login: { keyFile?: string; password?: Secret }): string {
   return [login.keyFile !== undefined ? `key ${login.keyFile}` : '', login.password !== undefined ? 'password' : ''].filter(Boolean).join(' + ');
+}
+
+/** How we log in, for a describe(): the auth methods and the host key source, never a secret. */
+export function describeLogin(login: SshLogin): string {
+  const hk = login.hostKey;
+  return `${describeAuth(login)}; ${'fingerprint' in hk ? `host key ${hk.fingerprint}` : `host key from ${hk.knownHostsFile}`}`;
+}
+
+export interface OpenLoginOptions {
+  /** The caller's deadline or cancellation; the attempt rejects with its reason. */
+  readonly signal: AbortSignal;
+  readonly connector?: TcpConnector;
+  readonly log: Logger;
+  readonly onPhase?: (done: SessionPhase, status?: string) => void;
+}
+
+/**
+ * Reads the host key check and the credentials, then connects and logs in. The config schema
+ * already asks for a key or a password; this check is for a login built in code, and it comes
+ * before any file is read or socket opened.
+ */
+export async function openLogin(login: SshLogin, opts: OpenLoginOptions): Promise<OpenedSession> {
+  if (login.keyFile === undefined && login.password === undefined) {
+    throw new BlackstartError('CONFIG', `ssh ${where(login.target)}: give a key file, a password, or both`);
+  }
+  const [check, creds] = await Promise.all([loadHostKeyCheck(login.hostKey, opts.log), loadCredentials(login)]);
+  opts.signal.throwIfAborted();
+  const session = await openSession(login.target, check, creds, {
+    signal: opts.signal,
+    ...(opts.connector ? { connector: opts.connector } : {}),
+    ...(opts.onPhase ? { onPhase: opts.onPhase } : {}),
+  });
+  opts.log.debug({ user: login.target.username, fingerprint: session.fingerprint }, 'ssh login accepted');
+  return session;
 }
 
 export async function loadHostKeyCheck(hk: HostKeySource, log: Logger): Promise<HostKeyCheck> {

@@ -8,11 +8,10 @@
 import type { Client, ClientChannel } from 'ssh2';
 import { BlackstartError, toBlackstartError } from '../../core/errors';
 import { silentLogger, type Logger } from '../../core/logger';
-import type { Secret } from '../../core/secret';
 import type { TcpConnector } from '../tcp';
 import type { ShutdownMethod, ShutdownOutcome, ShutdownRunOptions, ShutdownStep } from './method';
-import { describeAuth, loadCredentials, loadHostKeyCheck } from './ssh-login';
-import { openSession, where, type SessionTarget } from './ssh-session';
+import { describeLogin, openLogin, type SshLogin } from './ssh-login';
+import { where, type SessionTarget } from './ssh-session';
 
 export type SshOs = 'linux' | 'macos' | 'windows';
 
@@ -27,14 +26,8 @@ export function defaultShutdownCommand(os: SshOs, username: string): string {
 }
 
 export interface SshShutdownOptions {
-  readonly host: string;
-  readonly port?: number;
-  readonly username: string;
-  /** Path of the private key file; read on every run, so a rotated key is picked up. */
-  readonly keyFile?: string;
-  readonly passphrase?: Secret;
-  readonly password?: Secret;
-  readonly hostKey: { readonly fingerprint: string } | { readonly knownHostsFile: string };
+  /** Key and known_hosts files are read on every run, so a rotated key is picked up. */
+  readonly login: SshLogin;
   readonly command: string;
   /** The whole attempt: connect, log in, run the command until it exits. */
   readonly timeoutMs?: number;
@@ -55,19 +48,14 @@ export class SshShutdown implements ShutdownMethod {
   readonly #log: Logger;
 
   constructor(opts: SshShutdownOptions) {
-    if (opts.keyFile === undefined && opts.password === undefined) {
-      throw new BlackstartError('CONFIG', `ssh ${opts.username}@${opts.host}: give a key file, a password, or both`);
-    }
     this.#o = opts;
-    this.#target = { host: opts.host, port: opts.port ?? 22, username: opts.username };
+    this.#target = opts.login.target;
     this.#timeoutMs = opts.timeoutMs ?? DEFAULT_SSH_TIMEOUT_MS;
-    this.#log = (opts.log ?? silentLogger()).child({ method: 'ssh', host: opts.host, port: this.#target.port });
+    this.#log = (opts.log ?? silentLogger()).child({ method: 'ssh', host: this.#target.host, port: this.#target.port });
   }
 
   describe(): string {
-    const auth = describeAuth(this.#o);
-    const hk = 'fingerprint' in this.#o.hostKey ? `host key ${this.#o.hostKey.fingerprint}` : `host key from ${this.#o.hostKey.knownHostsFile}`;
-    return `ssh ${where(this.#target)} runs "${this.#o.command}" (${auth}; ${hk})`;
+    return `ssh ${where(this.#target)} runs "${this.#o.command}" (${describeLogin(this.#o.login)})`;
   }
 
   async run(opts: ShutdownRunOptions = {}): Promise<ShutdownOutcome> {
@@ -102,10 +90,9 @@ export class SshShutdown implements ShutdownMethod {
 
     let client: Client | undefined;
     try {
-      const [check, creds] = await Promise.all([loadHostKeyCheck(this.#o.hostKey, this.#log), loadCredentials(this.#o)]);
-      deadline.signal.throwIfAborted();
-      const session = await openSession(this.#target, check, creds, {
+      const session = await openLogin(this.#o.login, {
         signal: deadline.signal,
+        log: this.#log,
         ...(this.#o.connector ? { connector: this.#o.connector } : {}),
         onPhase: (done, status) => {
           endStep(done, status);
@@ -113,7 +100,6 @@ export class SshShutdown implements ShutdownMethod {
         },
       });
       client = session.client;
-      this.#log.debug({ user: this.#target.username, fingerprint: session.fingerprint }, 'ssh login accepted');
       if (dryRun) return outcome(`would run on ${w}: ${this.#o.command}`);
 
       const result = await execCommand(client, this.#o.command, w, deadline.signal);

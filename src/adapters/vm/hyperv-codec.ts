@@ -9,7 +9,8 @@
 import { BlackstartError } from '../../core/errors';
 import type { VmPower } from '../../core/state';
 import type { GuestListing } from './hypervisor';
-import { hasControlChars } from './sh-quote';
+import { hasControlChars } from '../sh-quote';
+import { describeFailure } from './transport';
 
 /**
  * `Stop` makes a cmdlet's failure terminate the script; the catch prints its message as plain
@@ -135,9 +136,7 @@ export function readPowershellError(stderr: string): string {
 }
 
 export function hypervError(where: string, action: string, guest: string | undefined, result: { code: number | null; signal?: string; stderr: string; stdout: string }): BlackstartError {
-  const said = (readPowershellError(result.stderr) || result.stdout.trim()).replace(/\s*\r?\n\s*/g, ' | ').slice(0, 500);
-  const how = result.code !== null ? `exited with status ${result.code}` : `was killed by ${result.signal ?? 'a signal'}`;
-  const text = `${where}: ${action}${guest !== undefined ? ` guest "${guest}"` : ''} ${how}${said ? `: ${said}` : ''}`;
+  const { said, text } = describeFailure(where, action, guest, result, readPowershellError(result.stderr));
   if (/unable to find a virtual machine|ObjectNotFound/i.test(said)) return new BlackstartError('NOT_FOUND', text);
   return new BlackstartError('REFUSED', text);
 }

@@ -7,7 +7,7 @@
 import { silentLogger, type Logger } from '../../core/logger';
 import type { LibvirtConfig } from './config';
 import { at, type GuestListing, type GuestSpec, type Hypervisor } from './hypervisor';
-import { shProgram, shQuote } from './sh-quote';
+import { shProgram, shQuote } from '../sh-quote';
 import type { Transport } from './transport';
 import { parseVirshList, virshDomainCommand, virshError, VIRSH_LIST, type VirshReply } from './virsh-codec';
 import { VirshSession } from './virsh-session';

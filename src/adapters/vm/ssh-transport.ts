@@ -4,13 +4,12 @@
  * costs a key exchange) and opened again when it drops. Each command is its own exec channel.
  */
 import type { Client, ClientChannel } from 'ssh2';
-import { StringDecoder } from 'node:string_decoder';
 import { BlackstartError } from '../../core/errors';
 import { silentLogger, type Logger } from '../../core/logger';
 import type { TcpConnector } from '../tcp';
-import { describeAuth, loadCredentials, loadHostKeyCheck, type SshLogin } from '../power/ssh-login';
-import { openSession, where } from '../power/ssh-session';
-import { appendCapped, shown, type InteractiveChannel, type RunResult, type Transport } from './transport';
+import { openLogin, type SshLogin } from '../power/ssh-login';
+import { where } from '../power/ssh-session';
+import { channelEvents, collectOutput, shown, type InteractiveChannel, type RunResult, type Transport } from './transport';
 
 export interface SshTransportOptions {
   readonly login: SshLogin;
@@ -28,9 +27,6 @@ export class SshTransport implements Transport {
   #closed = false;
 
   constructor(opts: SshTransportOptions) {
-    if (opts.login.keyFile === undefined && opts.login.password === undefined) {
-      throw new BlackstartError('CONFIG', `ssh ${where(opts.login.target)}: give a key file, a password, or both`);
-    }
     this.#o = opts;
     this.#w = where(opts.login.target);
     this.#log = (opts.log ?? silentLogger()).child({ transport: 'ssh', host: opts.login.target.host, port: opts.login.target.port });
@@ -40,72 +36,38 @@ export class SshTransport implements Transport {
     return `ssh ${this.#w}`;
   }
 
-  /** For logs: how we log in, without a secret. */
-  describeLogin(): string {
-    const hk = this.#o.login.hostKey;
-    return `${describeAuth(this.#o.login)}; ${'fingerprint' in hk ? `host key ${hk.fingerprint}` : `host key from ${hk.knownHostsFile}`}`;
-  }
-
   async run(command: string, timeoutMs: number): Promise<RunResult> {
     const stream = await this.#exec(command);
     return new Promise<RunResult>((resolve, reject) => {
-      let stdout = '';
-      let stderr = '';
-      const out = new StringDecoder('utf8');
-      const err = new StringDecoder('utf8');
       let exit: { code: number | null; signal?: string } | undefined;
-      let timedOut = false;
-      const timer = setTimeout(() => {
-        timedOut = true;
+      const output = collectOutput(stream, stream.stderr, timeoutMs, () => {
         // OpenSSH ignores most signal requests; closing the channel hangs up the remote command.
         stream.signal('KILL');
         stream.close();
-      }, timeoutMs);
-      stream.on('data', (d: Buffer) => (stdout = appendCapped(stdout, out.write(d))));
-      stream.stderr.on('data', (d: Buffer) => (stderr = appendCapped(stderr, err.write(d))));
+      });
       stream.on('exit', (code: number | null, signal?: string) => (exit = { code, ...(signal ? { signal } : {}) }));
       stream.on('close', () => {
-        clearTimeout(timer);
-        if (timedOut) return reject(new BlackstartError('TIMEOUT', `ssh ${this.#w}: command not done within ${timeoutMs} ms: ${shown(command)}`));
+        output.done();
+        if (output.timedOut) return reject(new BlackstartError('TIMEOUT', `ssh ${this.#w}: command not done within ${timeoutMs} ms: ${shown(command)}`));
         if (!exit) return reject(new BlackstartError('UNREACHABLE', `ssh ${this.#w}: the connection dropped before the command finished (${shown(command)})`));
-        resolve({ stdout: stdout + out.end(), stderr: stderr + err.end(), code: exit.code, ...(exit.signal ? { signal: exit.signal } : {}) });
+        resolve(output.result(exit.code, exit.signal));
       });
     });
   }
 
   async openChannel(command: string): Promise<InteractiveChannel> {
     const stream = await this.#exec(command);
-    const decoder = new StringDecoder('utf8');
-    const dataFns: ((t: string) => void)[] = [];
-    const exitFns: ((why: string) => void)[] = [];
-    let exited: string | undefined;
-    let status = 'the channel closed';
-    const data = (d: Buffer): void => {
-      const text = decoder.write(d);
-      if (text) for (const fn of dataFns) fn(text);
-    };
-    stream.on('data', data);
-    stream.stderr.on('data', data);
-    stream.on('exit', (code: number | null, signal?: string) => (status = signal ? `killed by ${signal}` : `exited with status ${code}`));
-    stream.on('close', () => {
-      if (exited !== undefined) return;
-      exited = status;
-      for (const fn of exitFns) fn(status);
-    });
-    return {
-      write: (text) => {
-        if (exited === undefined) stream.write(text);
-      },
-      onData: (fn) => dataFns.push(fn),
-      onExit: (fn) => {
-        if (exited !== undefined) fn(exited);
-        else exitFns.push(fn);
-      },
+    const { channel, exit } = channelEvents([stream, stream.stderr], {
+      write: (text) => stream.write(text),
       kill: () => {
         stream.signal('KILL');
         stream.close();
       },
-    };
+    });
+    let status = 'the channel closed';
+    stream.on('exit', (code: number | null, signal?: string) => (status = signal ? `killed by ${signal}` : `exited with status ${code}`));
+    stream.on('close', () => exit(status));
+    return channel;
   }
 
   async close(): Promise<void> {
@@ -172,13 +134,11 @@ export class SshTransport implements Transport {
     const deadline = new AbortController();
     const timer = setTimeout(() => deadline.abort(new BlackstartError('TIMEOUT', `ssh ${this.#w}: no login within ${loginTimeoutMs} ms`)), loginTimeoutMs);
     try {
-      const [check, creds] = await Promise.all([loadHostKeyCheck(login.hostKey, this.#log), loadCredentials(login)]);
-      deadline.signal.throwIfAborted();
-      const session = await openSession(login.target, check, creds, {
+      const session = await openLogin(login, {
         signal: deadline.signal,
+        log: this.#log,
         ...(this.#o.connector ? { connector: this.#o.connector } : {}),
       });
-      this.#log.debug({ user: login.target.username, fingerprint: session.fingerprint }, 'ssh login accepted');
       return session.client;
     } finally {
       clearTimeout(timer);

@@ -18,7 +18,7 @@
 import { BlackstartError } from '../../core/errors';
 import type { VmPower } from '../../core/state';
 import type { GuestListing } from './hypervisor';
-import { hasControlChars } from './sh-quote';
+import { shQuote } from '../sh-quote';
 
 /**
  * virsh's own parser splits on blanks, `;` and `#` outside quotes and, like sh, takes everything
@@ -27,8 +27,7 @@ import { hasControlChars } from './sh-quote';
  */
 export function virshQuote(name: string, what = 'guest name'): string {
   if (name === '') throw new BlackstartError('BAD_REQUEST', `${what} is empty`);
-  if (hasControlChars(name)) throw new BlackstartError('BAD_REQUEST', `${what} ${JSON.stringify(name)} holds a control character, which virsh's command line cannot carry`);
-  return `'${name.replace(/'/g, `'\\''`)}'`;
+  return shQuote(name, what);
 }
 
 /**

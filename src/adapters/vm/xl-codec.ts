@@ -16,7 +16,8 @@ import { BlackstartError } from '../../core/errors';
 import type { VmPower } from '../../core/state';
 import type { XenConfig } from './config';
 import type { GuestListing, GuestSpec } from './hypervisor';
-import { hasControlChars, shProgram, shQuote } from './sh-quote';
+import { hasControlChars, shProgram, shQuote } from '../sh-quote';
+import { describeFailure } from './transport';
 
 /** Separates xl's listing from the save directory's in list()'s output. */
 export const SAVED_MARKER = '--- blackstart: saved images ---';
@@ -138,10 +139,7 @@ export function parseXlList(stdout: string): GuestListing[] {
 
 /** xl's complaint as an error naming the hypervisor and the guest; stderr trimmed and capped. */
 export function xlError(where: string, action: string, guest: string | undefined, result: { code: number | null; signal?: string; stderr: string; stdout: string }): BlackstartError {
-  const said = (result.stderr.trim() || result.stdout.trim()).replace(/\s*\n\s*/g, ' | ').slice(0, 500);
-  const how = result.code !== null ? `exited with status ${result.code}` : `was killed by ${result.signal ?? 'a signal'}`;
-  const subject = guest !== undefined ? ` guest "${guest}"` : '';
-  const text = `${where}: xl ${action}${subject} ${how}${said ? `: ${said}` : ''}`;
+  const { said, text } = describeFailure(where, `xl ${action}`, guest, result, result.stderr.trim());
   if (action === 'start' && result.code === NOTHING_TO_START) return new BlackstartError('CONFIG', text);
   if (/invalid domain identifier|domain .*not found|no such domain/i.test(said)) return new BlackstartError('NOT_FOUND', text);
   return new BlackstartError('REFUSED', text);

@@ -9,6 +9,7 @@ import type { Duplex } from 'node:stream';
 import { Secret } from '../../../src/core/secret';
 import type { TcpConnector } from '../../../src/adapters/tcp';
 import { SshShutdown, type SshShutdownOptions } from '../../../src/adapters/power/ssh';
+import type { SshLogin } from '../../../src/adapters/power/ssh-login';
 import { rejection } from '../../helpers/rejection';
 
 const FP = 'SHA256:VJSlDXSuMZCEI71Nvx+pD0r78V1AwpXJ3UIr4olR1u8';
@@ -30,20 +31,22 @@ describe('SSH shutdown before the conversation', () => {
       calls.push(`${host}:${port}`);
       return Promise.reject(Object.assign(new Error(`connect ${code}`), { code }));
     };
-  const method = (o: Partial<SshShutdownOptions>): SshShutdown =>
+  /** Login fields and method options side by side, as the cases read. */
+  const method = ({ command, connector, timeoutMs, log, ...login }: Partial<Omit<SshLogin, 'target'> & Omit<SshShutdownOptions, 'login'>>): SshShutdown =>
     new SshShutdown({
-      host: 'nas.lan',
-      port: 2222,
-      username: 'blackstart',
-      password: new Secret('pw-unit-5', 'test'),
-      hostKey: { fingerprint: FP },
-      command: 'sudo -n /sbin/shutdown -h now',
-      connector: failingWith('ECONNREFUSED'),
-      ...o,
+      login: { target: { host: 'nas.lan', port: 2222, username: 'blackstart' }, password: new Secret('pw-unit-5', 'test'), hostKey: { fingerprint: FP }, ...login },
+      command: command ?? 'sudo -n /sbin/shutdown -h now',
+      connector: connector ?? failingWith('ECONNREFUSED'),
+      ...(timeoutMs !== undefined ? { timeoutMs } : {}),
+      ...(log ? { log } : {}),
     });
 
-  it('needs a key or a password', () => {
-    expect(() => new SshShutdown({ host: 'nas.lan', username: 'u', hostKey: { fingerprint: FP }, command: 'x' })).toThrow(/give a key file, a password, or both/);
+  it('needs a key or a password, and says so before connecting', async () => {
+    const none = new SshShutdown({ login: { target: { host: 'nas.lan', port: 22, username: 'u' }, hostKey: { fingerprint: FP } }, command: 'x', connector: failingWith('ECONNREFUSED') });
+    const err = await rejection(none.run());
+    expect(err.code).toBe('CONFIG');
+    expect(err.message).toBe('ssh u@nas.lan:22: give a key file, a password, or both');
+    expect(calls).toEqual([]);
   });
 
   it('a missing key file, a public key given as key_file, or a missing known_hosts is CONFIG, with no connection', async () => {

@@ -4,7 +4,7 @@
  * header, tab before State and Time(s) as xl prints it, six flag columns r b p s c d).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { shQuote } from '../../../src/adapters/vm/sh-quote';
+import { shQuote } from '../../../src/adapters/sh-quote';
 import { thrown } from '../../helpers/thrown';
 import {
   checkXenName,

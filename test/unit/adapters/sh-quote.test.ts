@@ -1,7 +1,7 @@
 /** POSIX sh quoting, checked against /bin/sh itself. */
 import { execFileSync } from 'node:child_process';
 import { BlackstartError } from '../../../src/core/errors';
-import { shQuote } from '../../../src/adapters/vm/sh-quote';
+import { shQuote } from '../../../src/adapters/sh-quote';
 
 describe('shQuote', () => {
   it('gives vectors', () => {
