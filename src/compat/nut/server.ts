@@ -8,6 +8,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { LineSplitter } from '../../adapters/ups/nut/codec';
 import { NUT_COMMAND } from '../../adapters/ups/nut/config';
 import type { TimerHandle } from '../../core/clock';
 import { BlackstartError, toBlackstartError } from '../../core/errors';
@@ -15,7 +16,7 @@ import type { Hub } from '../../core/hub';
 import type { Logger } from '../../core/logger';
 import type { Secret } from '../../core/secret';
 import { isOnBattery, type OutagePhase, type UpsState } from '../../core/state';
-import { RequestSplitter, errLine, nutVariables, type NutErrorCode, type NutVars } from './codec';
+import { REQUEST_SPLITTING, errLine, nutVariables, type NutErrorCode, type NutVars } from './codec';
 import type { NutServerConfig } from './config';
 import { NutSession, type Answer, type NutBackend, type NutUser } from './session';
 
@@ -215,7 +216,7 @@ export class NutServer extends EventEmitter<NutServerEvents> {
     const session = new NutSession(address, this.backend, this.log);
     this.sessions.add(session);
     const clock = this.o.hub.clock;
-    const splitter = new RequestSplitter();
+    const splitter = new LineSplitter(REQUEST_SPLITTING);
     const idleMs = this.o.idleTimeoutMs ?? 60_000;
     let idleTimer: TimerHandle | undefined;
     let chain: Promise<void> = Promise.resolve();
@@ -261,7 +262,7 @@ export class NutServer extends EventEmitter<NutServerEvents> {
 
     armIdle();
     socket.on('data', (chunk: Buffer) => {
-      for (const item of splitter.push(chunk)) {
+      for (const item of splitter.split(chunk)) {
         if (ending) return;
         if (item.kind === 'too_long') {
           this.log.debug({ client: session.who }, 'NUT: request line too long');
