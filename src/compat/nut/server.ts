@@ -6,7 +6,6 @@
  * sends can throw out of the event loop.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { EventEmitter } from 'node:events';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { LineSplitter } from '../../adapters/ups/nut/codec';
 import { NUT_COMMAND } from '../../adapters/ups/nut/config';
@@ -38,19 +37,12 @@ export interface NutClient {
   address: string;
 }
 
-export interface NutServerEvents {
-  login: [client: NutClient];
-  /** `how`: the client sent LOGOUT, or its connection closed. */
-  logout: [client: NutClient & { how: 'logout' | 'closed' }];
-  fsd: [ups: string, by: string];
-}
-
 /** Replies a client has not read yet beyond this: it is not reading, drop it. */
 const MAX_UNREAD_BYTES = 1 << 20;
 /** Requests queued on one connection before it stops being read until they are answered. */
 const MAX_QUEUED = 64;
 
-export class NutServer extends EventEmitter<NutServerEvents> {
+export class NutServer {
   /** The Blackstart UPS ids served, under the same names. */
   readonly ups: readonly string[];
   private readonly server: Server;
@@ -60,7 +52,8 @@ export class NutServer extends EventEmitter<NutServerEvents> {
   private readonly users = new Map<string, { user: NutUser; digest: Buffer }>();
   private readonly backend: NutBackend;
   private readonly log: Logger;
-  private readonly waits = new Set<() => void>();
+  /** Pending waitForLogouts: each checks again when a login ends, and gives up on stop(). */
+  private readonly logoutWaiters = new Set<{ check: () => void; done: () => void }>();
   private lastPhase: OutagePhase;
   private lastFullWarning = 0;
   private boundPort = 0;
@@ -82,7 +75,6 @@ export class NutServer extends EventEmitter<NutServerEvents> {
   };
 
   constructor(private readonly o: NutServerOptions) {
-    super();
     this.log = o.log;
     const known = o.hub.devices('ups').map((d) => d.id);
     this.ups = o.config.ups ?? known;
@@ -149,7 +141,6 @@ export class NutServer extends EventEmitter<NutServerEvents> {
     if (this.fsdLatch.has(ups)) return;
     this.fsdLatch.set(ups, by);
     this.log.warn({ ups, by, logged_in: this.clients(ups).map(label) }, 'NUT: forced shutdown (FSD) set');
-    this.safeEmit('fsd', ups, by);
   }
 
   clearFsd(ups: string, why: string): void {
@@ -167,18 +158,18 @@ export class NutServer extends EventEmitter<NutServerEvents> {
     const result = (): { remaining: NutClient[]; tookMs: number } => ({ remaining: this.clients(ups), tookMs: clock.now() - start });
     if (this.numLogins(ups) === 0 || this.stopped) return Promise.resolve(result());
     return new Promise((resolve) => {
-      const done = (): void => {
-        clock.clearTimeout(timer);
-        this.off('logout', check);
-        this.waits.delete(done);
-        resolve(result());
+      const waiter = {
+        done: (): void => {
+          clock.clearTimeout(timer);
+          this.logoutWaiters.delete(waiter);
+          resolve(result());
+        },
+        check: (): void => {
+          if (this.numLogins(ups) === 0) waiter.done();
+        },
       };
-      const check = (): void => {
-        if (this.numLogins(ups) === 0) done();
-      };
-      const timer = clock.setTimeout(done, timeoutMs);
-      this.on('logout', check);
-      this.waits.add(done);
+      const timer = clock.setTimeout(waiter.done, timeoutMs);
+      this.logoutWaiters.add(waiter);
     });
   }
 
@@ -187,7 +178,7 @@ export class NutServer extends EventEmitter<NutServerEvents> {
     this.stopped = true;
     this.o.hub.off('outage', this.onOutage);
     this.o.hub.off('ups', this.onUps);
-    for (const done of [...this.waits]) done();
+    for (const w of [...this.logoutWaiters]) w.done();
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     for (const s of this.sockets) s.destroy();
     await closed;
@@ -289,18 +280,7 @@ export class NutServer extends EventEmitter<NutServerEvents> {
     const client = { ups, user: session.loginUser ?? '?', address: session.address };
     session.loginUps = undefined;
     this.log.info({ ...client, how, numlogins: this.numLogins(ups) }, how === 'logout' ? 'NUT: client logged out' : 'NUT: logged-in client disconnected');
-    this.safeEmit('logout', { ...client, how });
-  }
-
-  /** A listener that throws must not take a socket's close handler, and the process, with it. */
-  private safeEmit<E extends keyof NutServerEvents>(event: E, ...args: NutServerEvents[E]): void {
-    for (const listener of this.listeners(event) as ((...a: NutServerEvents[E]) => void)[]) {
-      try {
-        listener(...args);
-      } catch (err) {
-        this.log.error({ event, err: toBlackstartError(err).message }, 'NUT server listener failed');
-      }
-    }
+    for (const w of [...this.logoutWaiters]) w.check();
   }
 
   private makeBackend(): NutBackend {
@@ -324,7 +304,6 @@ export class NutServer extends EventEmitter<NutServerEvents> {
       login: (session, id) => {
         const client = { ups: id, user: session.loginUser ?? '?', address: session.address };
         this.log.info({ ...client, numlogins: this.numLogins(id) }, 'NUT: client logged in');
-        this.safeEmit('login', client);
       },
       setFsd: (id, by) => this.setFsd(id, by),
       instcmd: (id, command, param, by) => this.instcmd(id, command, param, by),
