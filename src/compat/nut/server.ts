@@ -12,6 +12,7 @@ import { NUT_COMMAND } from '../../adapters/ups/nut/config';
 import type { TimerHandle } from '../../core/clock';
 import { BlackstartError, toBlackstartError } from '../../core/errors';
 import type { Hub } from '../../core/hub';
+import { listenTcp } from '../../core/listen-tcp';
 import type { Logger } from '../../core/logger';
 import type { Secret } from '../../core/secret';
 import { isOnBattery, type OutagePhase, type UpsState } from '../../core/state';
@@ -93,21 +94,9 @@ export class NutServer {
 
   async listen(): Promise<void> {
     const { listen: host, port } = this.o.config;
-    await new Promise<void>((resolve, reject) => {
-      const onError = (err: NodeJS.ErrnoException): void => {
-        const why =
-          err.code === 'EADDRINUSE'
-            ? 'the address is in use (another upsd? set compat.nut.port, or stop it)'
-            : err.code === 'EACCES'
-              ? 'permission denied (ports below 1024 need root)'
-              : err.message;
-        reject(new BlackstartError('REFUSED', `NUT server cannot listen on ${host}:${port}: ${why}`, { cause: err }));
-      };
-      this.server.once('error', onError);
-      this.server.listen(port, host, () => {
-        this.server.off('error', onError);
-        resolve();
-      });
+    await listenTcp(this.server, host, port, 'NUT server', {
+      EADDRINUSE: 'the address is in use (another upsd? set compat.nut.port, or stop it)',
+      EACCES: 'permission denied (ports below 1024 need root)',
     });
     this.boundPort = (this.server.address() as AddressInfo).port;
     this.server.on('error', (err) => this.log.error({ err: err.message }, 'NUT server error'));
