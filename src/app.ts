@@ -146,7 +146,7 @@ export async function startBlackstart(config: Config, opts: StartOptions): Promi
     // Compatibility servers (apcupsd NIS, NUT) start before the orchestrator resumes a journal, so a
     // resumed plan already has their final steps; then Home Assistant discovery.
     const nisConfig = config.compat.apcupsd;
-    const nisUps = nisConfig ? (nisConfig.ups ?? outageUps(config)) : undefined;
+    const nisUps = nisConfig ? (nisConfig.ups ?? upsId) : undefined;
     if (nisConfig && nisUps) {
       nis = await NisServer.start({
         hub,

@@ -165,7 +165,7 @@ export const configSchema = section({
 }).superRefine((c, ctx) => {
   const upsIds = Object.keys(c.ups);
   if (c.outage.ups !== undefined && !upsIds.includes(c.outage.ups)) {
-    ctx.addIssue({ code: 'custom', path: ['outage', 'ups'], message: `"${c.outage.ups}" is not a UPS of this config (have: ${upsIds.join(', ') || 'none'})` });
+    ctx.addIssue({ code: 'custom', path: ['outage', 'ups'], message: notAUps(c.outage.ups, upsIds) });
   }
   c.homeassistant?.exclude.forEach((id, i) => {
     if (!(id in c.ups) && !(id in c.hosts)) {
@@ -174,14 +174,14 @@ export const configSchema = section({
   });
   const nis = c.compat.apcupsd;
   if (nis && nis.ups !== undefined && !upsIds.includes(nis.ups)) {
-    ctx.addIssue({ code: 'custom', path: ['compat', 'apcupsd', 'ups'], message: `"${nis.ups}" is not a UPS of this config (have: ${upsIds.join(', ') || 'none'})` });
-  } else if (nis && nis.ups === undefined && (c.outage.ups ?? (upsIds.length === 1 ? upsIds[0] : undefined)) === undefined) {
+    ctx.addIssue({ code: 'custom', path: ['compat', 'apcupsd', 'ups'], message: notAUps(nis.ups, upsIds) });
+  } else if (nis && nis.ups === undefined && outageUps(c) === undefined) {
     const why = upsIds.length === 0 ? 'there is no UPS to serve: add one under ups' : `several UPS (${upsIds.join(', ')}) and no outage.ups: name the one to serve`;
     ctx.addIssue({ code: 'custom', path: ['compat', 'apcupsd', 'ups'], message: why });
   }
   const nut = c.compat.nut;
   nut?.ups?.forEach((id, i) => {
-    if (!upsIds.includes(id)) ctx.addIssue({ code: 'custom', path: ['compat', 'nut', 'ups', i], message: `"${id}" is not a UPS of this config (have: ${upsIds.join(', ') || 'none'})` });
+    if (!upsIds.includes(id)) ctx.addIssue({ code: 'custom', path: ['compat', 'nut', 'ups', i], message: notAUps(id, upsIds) });
   });
   if (nut && upsIds.length === 0) ctx.addIssue({ code: 'custom', path: ['compat', 'nut'], message: 'there is no UPS to serve: add one under ups' });
   if (c.outage.planned.length > 0 && upsIds.length === 0) {
@@ -201,10 +201,17 @@ export type MqttConfig = Config['mqtt'];
 export type UpsConfig = Config['ups'][string];
 export type HostConfig = Config['hosts'][string];
 
-/** The UPS the orchestrator follows: `outage.ups`, or the only UPS; undefined when it cannot tell. */
-export function outageUps(config: Config): string | undefined {
+/**
+ * The UPS the orchestrator follows: `outage.ups`, or the only UPS; undefined when it cannot tell.
+ * Typed by the keys it reads, so the schema's own refinement can ask it too.
+ */
+export function outageUps(config: { ups: Record<string, unknown>; outage: { ups?: string | undefined } }): string | undefined {
   const ids = Object.keys(config.ups);
   return config.outage.ups ?? (ids.length === 1 ? ids[0] : undefined);
+}
+
+function notAUps(id: string, upsIds: readonly string[]): string {
+  return `"${id}" is not a UPS of this config (have: ${upsIds.join(', ') || 'none'})`;
 }
 
 function mapOptional<T extends Record<string, z.ZodType>>(shape: T): { [K in keyof T]: z.ZodOptional<T[K]> } {

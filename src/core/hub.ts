@@ -85,6 +85,20 @@ export interface HubOptions {
   commandTimeoutMs?: number;
 }
 
+/** What a routed command runs, and for a device, how it queues and how its failure is told. */
+interface CommandTarget {
+  run: () => Promise<void | CommandDetail>;
+  /** Absent for the outage as a whole: not queued, and a failure raises no event. */
+  device?: {
+    /** Queue key and log name (`ups/main`, `vm/pve/db`). */
+    key: string;
+    /** Who the `command_failed` event is about. */
+    fields: Pick<BlackstartEvent, 'ups' | 'host' | 'vm'>;
+    /** How the event's message names the action. */
+    what: string;
+  };
+}
+
 interface UpsRecord {
   info: DeviceInfo;
   state: UpsState;
@@ -197,31 +211,60 @@ export class Hub extends EventEmitter<HubEvents> {
    * action comes back `ok: false` and nothing is done; one guest's actions run one at a time.
    */
   async executeVm(host: string, guest: string, request: CommandRequest, opts: { urgent?: boolean } = {}): Promise<CommandResult> {
+    const publish = (result: CommandResult): void => this.safeEmit('vmResult', host, guest, result);
+    return this.command(request, opts.urgent, publish, () => {
+      if (!this.hostRecords.has(host)) return new BlackstartError('NOT_FOUND', `unknown host "${host}"`);
+      if (!this.vmRecords.has(`${host}/${guest}`)) {
+        const known = this.vms(host).map((v) => v.id);
+        return new BlackstartError('NOT_FOUND', `unknown guest "${guest}" on host "${host}" (have: ${known.join(', ') || 'none'})`);
+      }
+      if (!(VM_ACTIONS as readonly string[]).includes(request.action)) {
+        return new BlackstartError('BAD_REQUEST', `unknown action "${request.action}" for guest "${host}/${guest}" (expected one of: ${VM_ACTIONS.join(', ')})`);
+      }
+      const a = this.vmAdapters.find((x) => x.hostId === host && x.guests.includes(guest));
+      if (!a) return new BlackstartError('UNSUPPORTED', `guest "${host}/${guest}" has no hypervisor attached`);
+      return {
+        run: () => this.withTimeout(() => a.execute(guest, request), a.timeoutFor(guest, request.action), request.action),
+        device: { key: `vm/${host}/${guest}`, fields: { host, vm: guest }, what: `${request.action} of ${host}/${guest}` },
+      };
+    });
+  }
+
+  /**
+   * The one path every command takes: `route` picks what runs (or refuses with a coded error, and
+   * nothing runs); a device's commands queue per device and a failure is logged and raised as
+   * `command_failed`; the result is shaped the same for all and handed to `publish`.
+   */
+  private async command(
+    request: CommandRequest,
+    urgent: boolean | undefined,
+    publish: (result: CommandResult) => void,
+    route: () => CommandTarget | BlackstartError,
+  ): Promise<CommandResult> {
     const startedAt = this.clock.now();
-    const finish = (error?: BlackstartError, detail?: CommandDetail): CommandResult => {
-      const result: CommandResult = { id: request.id ?? null, action: request.action, ok: !error, tookMs: this.clock.now() - startedAt };
-      if (error) result.error = error.toJSON();
-      if (detail && !error) result.detail = detail;
-      this.safeEmit('vmResult', host, guest, result);
-      return result;
-    };
-    if (!this.hostRecords.has(host)) return finish(new BlackstartError('NOT_FOUND', `unknown host "${host}"`));
-    if (!this.vmRecords.has(`${host}/${guest}`)) {
-      const known = this.vms(host).map((v) => v.id);
-      return finish(new BlackstartError('NOT_FOUND', `unknown guest "${guest}" on host "${host}" (have: ${known.join(', ') || 'none'})`));
+    const target = route();
+    let outcome: { error?: BlackstartError; detail?: CommandDetail };
+    if (target instanceof BlackstartError) {
+      outcome = { error: target };
+    } else {
+      outcome = target.device ? await this.queued(target.device.key, urgent, target.run) : await attempt(target.run);
+      if (outcome.error) this.reportFailure(request.action, target.device, outcome.error);
     }
-    if (!(VM_ACTIONS as readonly string[]).includes(request.action)) {
-      return finish(new BlackstartError('BAD_REQUEST', `unknown action "${request.action}" for guest "${host}/${guest}" (expected one of: ${VM_ACTIONS.join(', ')})`));
+    const { error, detail } = outcome;
+    const result: CommandResult = { id: request.id ?? null, action: request.action, ok: !error, tookMs: this.clock.now() - startedAt };
+    if (error) result.error = error.toJSON();
+    if (detail && !error) result.detail = detail;
+    publish(result);
+    return result;
+  }
+
+  private reportFailure(action: string, device: CommandTarget['device'], error: BlackstartError): void {
+    if (!device) {
+      this.log.warn({ action, code: error.code, err: error.message }, 'outage command failed');
+      return;
     }
-    const a = this.vmAdapters.find((x) => x.hostId === host && x.guests.includes(guest));
-    if (!a) return finish(new BlackstartError('UNSUPPORTED', `guest "${host}/${guest}" has no hypervisor attached`));
-    const key = `vm/${host}/${guest}`;
-    const { error, detail } = await this.queued(key, opts.urgent, () => this.withTimeout(() => a.execute(guest, request), a.timeoutFor(guest, request.action), request.action));
-    if (error) {
-      this.log.warn({ device: key, action: request.action, code: error.code, err: error.message }, 'action failed');
-      this.emitEvent({ type: 'command_failed', host, vm: guest, message: `${request.action} of ${host}/${guest} failed: ${error.message}`, detail: { action: request.action, code: error.code } });
-    }
-    return finish(error, detail);
+    this.log.warn({ device: device.key, action, code: error.code, err: error.message }, 'action failed');
+    this.emitEvent({ type: 'command_failed', ...device.fields, message: `${device.what} failed: ${error.message}`, detail: { action, code: error.code } });
   }
 
   /** Runs after whatever the same key still has queued, unless urgent; never rejects. */
@@ -354,20 +397,12 @@ export class Hub extends EventEmitter<HubEvents> {
 
   /** A command for the outage as a whole (`abort`, `simulate`); never rejects, like `execute`. */
   async outageCommand(request: CommandRequest): Promise<CommandResult> {
-    const startedAt = this.clock.now();
-    const result: CommandResult = { id: request.id ?? null, action: request.action, ok: true, tookMs: 0 };
-    try {
-      if (!this.outageHandler) throw new BlackstartError('UNSUPPORTED', 'no outage orchestrator runs in this process');
-      const detail = await this.outageHandler(request);
-      if (detail) result.detail = detail;
-    } catch (err) {
-      const e = toBlackstartError(err);
-      result.ok = false;
-      result.error = e.toJSON();
-      this.log.warn({ action: request.action, code: e.code, err: e.message }, 'outage command failed');
-    }
-    result.tookMs = this.clock.now() - startedAt;
-    return result;
+    return this.command(request, undefined, () => {}, () => ({
+      run: () => {
+        if (!this.outageHandler) throw new BlackstartError('UNSUPPORTED', 'no outage orchestrator runs in this process');
+        return this.outageHandler(request);
+      },
+    }));
   }
 
   emitEvent(event: Omit<BlackstartEvent, 'at'> & { at?: number }): void {
@@ -384,35 +419,15 @@ export class Hub extends EventEmitter<HubEvents> {
    * power-off must not wait behind the graceful shutdown it replaces).
    */
   async execute(device: DeviceRef, request: CommandRequest, opts: { urgent?: boolean } = {}): Promise<CommandResult> {
-    const startedAt = this.clock.now();
-    const finish = (error?: BlackstartError, detail?: CommandDetail): CommandResult => {
-      const result: CommandResult = {
-        id: request.id ?? null,
-        action: request.action,
-        ok: !error,
-        tookMs: this.clock.now() - startedAt,
+    const publish = (result: CommandResult): void => this.safeEmit('result', { ...device }, result);
+    return this.command(request, opts.urgent, publish, () => {
+      const adapter = this.route(device, request.action);
+      if (adapter instanceof BlackstartError) return adapter;
+      return {
+        run: () => this.runWithTimeout(adapter, request),
+        device: { key: `${device.kind}/${device.id}`, fields: { [device.kind]: device.id }, what: request.action },
       };
-      if (error) result.error = error.toJSON();
-      if (detail && !error) result.detail = detail;
-      this.safeEmit('result', { ...device }, result);
-      return result;
-    };
-
-    const adapter = this.route(device, request.action);
-    if (adapter instanceof BlackstartError) return finish(adapter);
-
-    const key = `${device.kind}/${device.id}`;
-    const { error, detail } = await this.queued(key, opts.urgent, () => this.runWithTimeout(adapter, request));
-    if (error) {
-      this.log.warn({ device: key, action: request.action, code: error.code, err: error.message }, 'action failed');
-      this.emitEvent({
-        type: 'command_failed',
-        [device.kind]: device.id,
-        message: `${request.action} failed: ${error.message}`,
-        detail: { action: request.action, code: error.code },
-      });
-    }
-    return finish(error, detail);
+    });
   }
 
   private route(device: DeviceRef, action: string): Adapter | BlackstartError {
@@ -564,6 +579,16 @@ export class Hub extends EventEmitter<HubEvents> {
         this.log.error({ event, err: toBlackstartError(err).message }, 'hub listener failed');
       }
     }
+  }
+}
+
+/** Runs at once, unqueued; never rejects. */
+async function attempt(run: () => Promise<void | CommandDetail>): Promise<{ error?: BlackstartError; detail?: CommandDetail }> {
+  try {
+    const detail = await run();
+    return detail ? { detail } : {};
+  } catch (err) {
+    return { error: toBlackstartError(err) };
   }
 }
 

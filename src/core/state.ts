@@ -127,8 +127,11 @@ export function isVmDown(state: VmPower): boolean {
   return state === 'off' || state === 'saved';
 }
 
+/** A guest is up while the hypervisor holds it running or paused. */
+export const VM_UP_STATES = ['running', 'paused'] as const satisfies readonly VmPower[];
+
 export function isVmUp(state: VmPower): boolean {
-  return state === 'running' || state === 'paused';
+  return (VM_UP_STATES as readonly VmPower[]).includes(state);
 }
 
 export function initialVmState(now: number): VmState {
@@ -173,6 +176,9 @@ export function initialOutageState(): OutageState {
   return { phase: 'normal', ups: null, plan: [], started: null, deadline: null, id: null, reason: null, budget: null, planned: null };
 }
 
+/** Statuses in which the load runs from the battery. */
+export const ON_BATTERY_STATUSES = ['on_battery', 'low_battery'] as const satisfies readonly UpsStatus[];
+
 export function isOnBattery(status: UpsStatus): boolean {
-  return status === 'on_battery' || status === 'low_battery';
+  return (ON_BATTERY_STATUSES as readonly UpsStatus[]).includes(status);
 }

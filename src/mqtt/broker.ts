@@ -4,7 +4,7 @@
  */
 import { createServer, type AddressInfo, type Server } from 'node:net';
 import Aedes from 'aedes';
-import { BlackstartError } from '../core/errors';
+import { listenTcp } from '../core/listen-tcp';
 import type { Logger } from '../core/logger';
 import type { Secret } from '../core/secret';
 
@@ -41,17 +41,15 @@ export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions): Promise<
 
   const server: Server = createServer(aedes.handle);
   const closeAedes = (): Promise<void> => new Promise<void>((resolve) => aedes.close(() => resolve()));
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', (err: NodeJS.ErrnoException) => {
-      const why = err.code === 'EADDRINUSE' ? 'the address is in use (another broker? set mqtt.url to use it, or mqtt.embedded.port)' : err.message;
-      reject(new BlackstartError('REFUSED', `embedded broker cannot listen on ${opts.host}:${opts.port}: ${why}`, { cause: err }));
-    });
-    server.listen(opts.port, opts.host, () => resolve());
+  await listenTcp(server, opts.host, opts.port, 'embedded broker', {
+    EADDRINUSE: 'the address is in use (another broker? set mqtt.url to use it, or mqtt.embedded.port)',
   }).catch(async (err: unknown) => {
     // aedes runs a heartbeat timer from construction; a broker that never listened must not leave it behind.
     await closeAedes();
     throw err;
   });
+  // Once listening, an error of the server is logged: with no listener it would end the process.
+  server.on('error', (err) => opts.log.error({ err: err.message }, 'embedded broker error'));
   const port = (server.address() as AddressInfo).port;
   const hostForUrl = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
   opts.log.info({ host: opts.host, port }, 'embedded MQTT broker listening');

@@ -3,6 +3,7 @@
  * Assistant at the contract's own state and command topics (no second set of topics to keep in
  * step). Pure: what to publish is decided here, the publishing is ./discovery-publisher.
  */
+import { ON_BATTERY_STATUSES, VM_UP_STATES } from '../core/state';
 import type { DiscoveryTopics, Topics } from './topics';
 
 export type DiscoveryComponent = 'sensor' | 'binary_sensor' | 'switch' | 'button';
@@ -69,8 +70,8 @@ export const UPS_SENSORS: readonly UpsSensor[] = [
   { key: 'input_voltage', name: 'Input voltage', field: 'input_v', unit: 'V', deviceClass: 'voltage' },
 ];
 
-/** UPS statuses that mean the load runs from the battery (as the hub's isOnBattery). */
-const ON_BATTERY = ['on_battery', 'low_battery'];
+/** Payloads of a binary sensor whose template renders ON / OFF. */
+const ON_OFF_PAYLOADS = { payload_on: 'ON', payload_off: 'OFF' } as const;
 
 const jinjaList = (items: readonly string[]): string => `[${items.map((s) => `'${s}'`).join(', ')}]`;
 
@@ -109,17 +110,15 @@ export function upsMessages(ctx: DiscoveryContext, ups: DiscoveryUps): Discovery
     ...sensors,
     entity('binary_sensor', 'on_battery', 'On battery', {
       state_topic: stateTopic,
-      value_template: `{{ 'ON' if value_json.status in ${jinjaList(ON_BATTERY)} else 'OFF' }}`,
-      payload_on: 'ON',
-      payload_off: 'OFF',
+      value_template: `{{ 'ON' if value_json.status in ${jinjaList(ON_BATTERY_STATUSES)} else 'OFF' }}`,
+      ...ON_OFF_PAYLOADS,
       icon: 'mdi:power-plug-off',
       ...availability,
     }),
     entity('binary_sensor', 'low_battery', 'Low battery', {
       state_topic: stateTopic,
       value_template: "{{ 'ON' if value_json.status == 'low_battery' else 'OFF' }}",
-      payload_on: 'ON',
-      payload_off: 'OFF',
+      ...ON_OFF_PAYLOADS,
       // Home Assistant's battery class: on means low.
       device_class: 'battery',
       ...availability,
@@ -155,20 +154,22 @@ export function hostMessages(ctx: DiscoveryContext, host: DiscoveryHost): Discov
   const off = can('shutdown') ? 'OFF' : can('soft_off') ? action('soft_off') : undefined;
   if (on !== undefined || off !== undefined) {
     out.push(
-      entity('switch', 'power', 'Power', {
-        command_topic: commandTopic,
-        payload_on: on ?? 'ON',
-        payload_off: off ?? 'OFF',
-        state_topic: stateTopic,
-        // Shows the way it is heading: on while booting, off from the moment it starts shutting down.
-        value_template: "{{ 'ON' if value_json.phase in ['running', 'waking'] else 'OFF' }}",
-        state_on: 'ON',
-        state_off: 'OFF',
-        optimistic: false,
-        retain: false,
-        device_class: 'switch',
-        ...availability,
-      }),
+      entity(
+        'switch',
+        'power',
+        'Power',
+        switchEntity(
+          {
+            command_topic: commandTopic,
+            payload_on: on ?? 'ON',
+            payload_off: off ?? 'OFF',
+            state_topic: stateTopic,
+            // Shows the way it is heading: on while booting, off from the moment it starts shutting down.
+            value_template: "{{ 'ON' if value_json.phase in ['running', 'waking'] else 'OFF' }}",
+          },
+          availability,
+        ),
+      ),
     );
   }
 
@@ -176,19 +177,21 @@ export function hostMessages(ctx: DiscoveryContext, host: DiscoveryHost): Discov
   // hypervisor's reading, unknown while the hypervisor cannot be read.
   for (const g of host.guests ?? []) {
     out.push(
-      entity('switch', `vm_${g.id}`, `VM ${g.name}`, {
-        command_topic: ctx.topics.vmSet(host.id, g.id),
-        payload_on: action('start'),
-        payload_off: action(g.stop),
-        state_topic: ctx.topics.vm(host.id, g.id),
-        value_template: "{{ 'ON' if value_json.state in ['running', 'paused'] else ('None' if value_json.state == 'unknown' else 'OFF') }}",
-        state_on: 'ON',
-        state_off: 'OFF',
-        optimistic: false,
-        retain: false,
-        device_class: 'switch',
-        ...availability,
-      }),
+      entity(
+        'switch',
+        `vm_${g.id}`,
+        `VM ${g.name}`,
+        switchEntity(
+          {
+            command_topic: ctx.topics.vmSet(host.id, g.id),
+            payload_on: action('start'),
+            payload_off: action(g.stop),
+            state_topic: ctx.topics.vm(host.id, g.id),
+            value_template: `{{ 'ON' if value_json.state in ${jinjaList(VM_UP_STATES)} else ('None' if value_json.state == 'unknown' else 'OFF') }}`,
+          },
+          availability,
+        ),
+      ),
     );
   }
 
@@ -205,6 +208,11 @@ export function hostMessages(ctx: DiscoveryContext, host: DiscoveryHost): Discov
     );
   }
   return out;
+}
+
+/** A switch whose template renders ON / OFF and whose state is only ever what it reports. */
+function switchEntity(own: Record<string, unknown>, availability: Record<string, unknown>): Record<string, unknown> {
+  return { ...own, state_on: 'ON', state_off: 'OFF', optimistic: false, retain: false, device_class: 'switch', ...availability };
 }
 
 function action(name: string): string {

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import type { DestinationStream } from 'pino';
 import { startBlackstart, type Blackstart } from '../../src/app';
 import { fsdFinalStep } from '../../src/compat/nut/fsd-step';
-import { startNutServer, type NutClient } from '../../src/compat/nut/server';
+import { startNutServer } from '../../src/compat/nut/server';
 import { parseConfig } from '../../src/config/loader';
 import type { Adapter, CommandRequest } from '../../src/core/adapter';
 import { BlackstartError } from '../../src/core/errors';
@@ -50,6 +50,27 @@ const users = `
       - { username: monuser, password_env: BS_NUT_MON, role: secondary }
       - { username: boss, password_env: BS_NUT_BOSS, role: primary }
       - { username: admin, password_env: BS_NUT_ADMIN, role: admin }`;
+
+/** What the NUT server logs when a logged-in client logs out or its connection closes. */
+const LOGOUT_MESSAGES = ['NUT: client logged out', 'NUT: logged-in client disconnected'];
+const FSD_SET = 'NUT: forced shutdown (FSD) set';
+
+interface LogRecord {
+  msg: string;
+  /** When it was logged, epoch ms. */
+  time: number;
+  [key: string]: unknown;
+}
+
+/** The log records with one of these messages, in order: what the server says it saw, and when. */
+function logged(r: Running, ...messages: string[]): LogRecord[] {
+  return r
+    .logs()
+    .split('\n')
+    .filter((line) => line !== '')
+    .map((line) => JSON.parse(line) as LogRecord)
+    .filter((rec) => messages.includes(rec.msg));
+}
 
 interface Running {
   app: Blackstart;
@@ -257,8 +278,6 @@ describe('NUT server with NUT clients', () => {
     r = await start(SIMPLE_UPS);
     const nut = r.app.nut;
     if (!nut) throw new Error('no NUT server');
-    const logouts: (NutClient & { how: string; at: number })[] = [];
-    nut.on('logout', (c) => logouts.push({ ...c, at: Date.now() }));
     upsmon = startUpsmon({ system: `rack@127.0.0.1:${r.port}`, username: 'monuser', password: PASSWORDS.BS_NUT_MON, role: 'secondary' });
     await until(() => nut.numLogins('rack') === 1, 10_000, `upsmon to log in\n${upsmon.output()}`);
     expect(upsmon.output()).toContain(`Using power down flag file ${upsmon.dir}/killpower`);
@@ -275,11 +294,12 @@ describe('NUT server with NUT clients', () => {
     expect(upsmon.shutdowns()).toHaveLength(1);
     expect(upsmon.powerdownFlag()).toBe('upsmon-shutdown-file');
     expect(upsmon.notifications()).toEqual(expect.arrayContaining([expect.stringMatching(/^FSD rack@127\.0\.0\.1:\d+ /), expect.stringMatching(/^SHUTDOWN /)]));
+    const logouts = logged(r, ...LOGOUT_MESSAGES);
     expect(logouts).toEqual([expect.objectContaining({ ups: 'rack', user: 'monuser', address: '127.0.0.1' })]);
     const shutdownAt = Number((upsmon.shutdowns()[0] as string).split(' ')[1]) * 1000;
     console.log(
       `upsmon secondary: FSD set → SHUTDOWNCMD ran after ${Math.round(shutdownAt - fsdAt)} ms, server saw the login end (${logouts[0]?.how}) after ${
-        (logouts[0]?.at ?? 0) - fsdAt
+        (logouts[0]?.time ?? 0) - fsdAt
       } ms; wait ended after ${waited.tookMs} ms`,
     );
     expect(nut.numLogins('rack')).toBe(0);
@@ -308,8 +328,6 @@ hosts:
     if (!nut || !r.app.orchestrator) throw new Error('no NUT server or orchestrator');
     const marks: Record<string, number> = {};
     const mark = (what: string): void => void (marks[what] ??= Date.now());
-    nut.on('fsd', () => mark('fsd'));
-    nut.on('logout', () => mark('logout'));
     r.app.hub.on('event', (e) => {
       if (e.type === 'host_shutdown_done' && e.host === 'nas') mark('nas_down');
       if (e.type === 'host_shutdown_started' && e.host === 'ctl') mark('ctl_shutdown');
@@ -320,6 +338,9 @@ hosts:
     const t0 = Date.now();
 
     await until(() => marks.ctl_shutdown !== undefined, 15_000, `the controller's shutdown\n${r.logs()}`);
+    // When the server set FSD and saw the first login end, from its own log records.
+    marks.fsd = logged(r, FSD_SET)[0]?.time ?? NaN;
+    marks.logout = logged(r, ...LOGOUT_MESSAGES)[0]?.time ?? NaN;
     expect(await upsmon.exited).toBe(0);
     expect(upsmon.shutdowns()).toHaveLength(1);
     expect(marks.nas_down).toBeLessThanOrEqual(marks.fsd as number);

@@ -4,8 +4,9 @@
  * apcupsd in test/fixtures/apcupsd/). Pure: no sockets, no clock; the server passes the time in.
  * The record framing is the client codec's, so both directions share one implementation.
  */
-import { encodeRecord } from '../../adapters/ups/apcupsd/codec';
-import type { UpsState, UpsStatus } from '../../core/state';
+import { encodeRecord, STATFLAG_BITS } from '../../adapters/ups/apcupsd/codec';
+import { BlackstartError } from '../../core/errors';
+import { isOnBattery, type UpsState, type UpsStatus } from '../../core/state';
 
 /** apcupsd reads a request into a MAXSTRING buffer and drops the connection when it is longer. */
 export const MAX_REQUEST_BYTES = 256;
@@ -121,17 +122,24 @@ export interface StatusInput {
   utcOffset?: (ms: number) => number;
 }
 
+/** A mask from the apcupsd client's STATFLAG table, so what we send and what we read share one set of bits. */
+function bit(name: string): number {
+  const entry = STATFLAG_BITS.find(([, n]) => n === name);
+  if (!entry) throw new BlackstartError('INTERNAL', `no STATFLAG bit named "${name}"`);
+  return entry[0];
+}
+
 /** STATFLAG bits (apcupsd defines.h); only those Blackstart has a meaning for. */
 export const FLAG = {
-  online: 0x8,
-  onBattery: 0x10,
-  batteryLow: 0x40,
-  commLost: 0x100,
-  shutdown: 0x200,
-  onBatteryMsg: 0x20000,
-  fastPoll: 0x40000,
-  plugged: 0x1000000,
-  batteryPresent: 0x4000000,
+  online: bit('ONLINE'),
+  onBattery: bit('ONBATT'),
+  batteryLow: bit('LOWBATT'),
+  commLost: bit('COMMLOST'),
+  shutdown: bit('SHUTTING DOWN'),
+  onBatteryMsg: bit('ONBATT_MSG'),
+  fastPoll: bit('FASTPOLL'),
+  plugged: bit('PLUGGED'),
+  batteryPresent: bit('BATTPRESENT'),
 } as const;
 
 /**
@@ -144,9 +152,9 @@ export const FLAG = {
 export function statFlag(input: Pick<StatusInput, 'state' | 'lastKnown' | 'masterShuttingDown'>): number {
   const { state, lastKnown, masterShuttingDown } = input;
   let flag = FLAG.plugged | FLAG.batteryPresent;
-  const known = isKnown(state.status) ? state.status : lastKnown;
+  const known = state.status === 'online' || isOnBattery(state.status) ? state.status : lastKnown;
   if (known === 'online') flag |= FLAG.online;
-  if (known === 'on_battery' || known === 'low_battery') flag |= FLAG.onBattery | FLAG.onBatteryMsg | FLAG.fastPoll;
+  if (known !== null && isOnBattery(known)) flag |= FLAG.onBattery | FLAG.onBatteryMsg | FLAG.fastPoll;
   if (known === 'low_battery') flag |= FLAG.batteryLow;
   if (state.status === 'comm_lost' || state.status === 'off') flag |= FLAG.commLost;
   if (state.status === 'shutting_down' || masterShuttingDown) flag |= FLAG.shutdown;
@@ -165,10 +173,6 @@ export function statusWords(input: Pick<StatusInput, 'state' | 'lastKnown' | 'ma
   if (state.status === 'comm_lost' || state.status === 'off') return 'COMMLOST ';
   if (state.status === 'online') return 'ONLINE ';
   return state.status === 'low_battery' ? 'ONBATT LOWBATT ' : 'ONBATT ';
-}
-
-function isKnown(status: UpsStatus): status is 'online' | 'on_battery' | 'low_battery' {
-  return status === 'online' || status === 'on_battery' || status === 'low_battery';
 }
 
 /**

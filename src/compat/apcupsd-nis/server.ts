@@ -10,6 +10,7 @@ import type { Clock, TimerHandle } from '../../core/clock';
 import { BlackstartError, toBlackstartError } from '../../core/errors';
 import type { BlackstartEvent } from '../../core/events';
 import type { Hub } from '../../core/hub';
+import { listenTcp } from '../../core/listen-tcp';
 import type { Logger } from '../../core/logger';
 import type { OutageState, UpsState } from '../../core/state';
 import { encodeEvents, encodeStatus, eventLine, invalidCommandReply, RequestDecoder, type NisIdentity, type RequestStep } from './codec';
@@ -110,17 +111,7 @@ export class NisServer {
   static async start(o: NisServerOptions): Promise<NisServer> {
     if (!o.hub.has('ups', o.ups)) throw new BlackstartError('CONFIG', `compat.apcupsd.ups names "${o.ups}", which is not a UPS of this config`);
     const server = createServer();
-    await new Promise<void>((resolve, reject) => {
-      const onError = (err: NodeJS.ErrnoException): void => {
-        const why = err.code === 'EADDRINUSE' ? 'the address is in use (an apcupsd running here? set compat.apcupsd.port)' : err.message;
-        reject(new BlackstartError('REFUSED', `apcupsd NIS server cannot listen on ${o.listen}:${o.port}: ${why}`, { cause: err }));
-      };
-      server.once('error', onError);
-      server.listen(o.port, o.listen, () => {
-        server.off('error', onError);
-        resolve();
-      });
-    });
+    await listenTcp(server, o.listen, o.port, 'apcupsd NIS server', { EADDRINUSE: 'the address is in use (an apcupsd running here? set compat.apcupsd.port)' });
     const nis = new NisServer(o, server);
     server.on('connection', (socket) => nis.accept(socket));
     server.on('error', (err) => nis.log.error({ err: err.message }, 'apcupsd NIS server error'));

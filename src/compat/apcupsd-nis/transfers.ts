@@ -2,7 +2,7 @@
  * What apcupsd counts since it started and prints in NUMXFERS, XONBATT, TONBATT, CUMONBATT and
  * XOFFBATT, kept from the hub's UPS states. Pure: fed states with their times.
  */
-import type { UpsState, UpsStatus } from '../../core/state';
+import { isOnBattery, type UpsState, type UpsStatus } from '../../core/state';
 import type { NisTransfers } from './codec';
 
 export class TransferLog {
@@ -19,8 +19,8 @@ export class TransferLog {
    */
   observe(state: UpsState): void {
     const s = state.status;
-    if (s !== 'online' && s !== 'on_battery' && s !== 'low_battery') return;
-    const wasOnBattery = this.known === 'on_battery' || this.known === 'low_battery';
+    if (s !== 'online' && !isOnBattery(s)) return;
+    const wasOnBattery = this.known !== null && isOnBattery(this.known);
     const onBattery = s !== 'online';
     if (onBattery && !wasOnBattery) {
       this.count++;

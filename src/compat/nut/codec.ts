@@ -1,10 +1,10 @@
 /**
- * The server side of the NUT network protocol as pure functions: cutting the client's byte stream
- * into request lines, reading a request, writing replies (single lines, LIST blocks, ERR) and
- * turning a Blackstart UPS state into NUT variables. Words are split by the client codec's
+ * The server side of the NUT network protocol as pure functions: how the client codec's
+ * LineSplitter cuts the client's byte stream into request lines, reading a request, writing
+ * replies (single lines, LIST blocks, ERR) and turning a Blackstart UPS state into NUT variables. Words are split by the client codec's
  * tokenizer, so both sides read quotes and escapes the same way. Nothing here touches a socket.
  */
-import { tokenize } from '../../adapters/ups/nut/codec';
+import { tokenize, type LineSplitterOptions } from '../../adapters/ups/nut/codec';
 import type { UpsState } from '../../core/state';
 
 /** upsd keeps 512 bytes of a word; a request line this long is not a NUT client talking. */
@@ -35,58 +35,11 @@ export type NutErrorCode =
 // ---------------------------------------------------------------------------------------------
 // Requests
 
-export type Chunked = { kind: 'line'; line: string } | { kind: 'too_long' };
-
 /**
- * Cuts the client's bytes into `\n`-terminated lines. A line over the limit is reported once and
- * skipped up to its end, so one bad request costs one ERR, not the connection.
+ * How requests are cut into lines: a line over the limit is reported once and skipped up to its
+ * end, so one bad request costs one ERR, not the connection.
  */
-export class RequestSplitter {
-  private parts: Buffer[] = [];
-  private size = 0;
-  private skipping = false;
-
-  constructor(private readonly maxBytes = MAX_REQUEST_BYTES) {}
-
-  push(chunk: Buffer): Chunked[] {
-    const out: Chunked[] = [];
-    let start = 0;
-    while (start <= chunk.length) {
-      const nl = chunk.indexOf(0x0a, start);
-      const end = nl === -1 ? chunk.length : nl;
-      if (!this.skipping && this.size + (end - start) > this.maxBytes) {
-        out.push({ kind: 'too_long' });
-        this.skipping = true;
-        this.parts = [];
-        this.size = 0;
-      }
-      if (nl === -1) {
-        if (!this.skipping && end > start) {
-          this.parts.push(chunk.subarray(start, end));
-          this.size += end - start;
-        }
-        break;
-      }
-      if (this.skipping) {
-        this.skipping = false;
-      } else {
-        this.parts.push(chunk.subarray(start, nl));
-        let line = Buffer.concat(this.parts).toString('latin1');
-        if (line.endsWith('\r')) line = line.slice(0, -1);
-        out.push({ kind: 'line', line });
-      }
-      this.parts = [];
-      this.size = 0;
-      start = nl + 1;
-    }
-    return out;
-  }
-
-  /** Bytes held of a request not yet ended. */
-  get pending(): number {
-    return this.size;
-  }
-}
+export const REQUEST_SPLITTING: LineSplitterOptions = { maxBytes: MAX_REQUEST_BYTES, encoding: 'latin1', overLong: 'skip' };
 
 export interface Request {
   /** The command word upper-cased (upsd matches commands case-insensitively). */

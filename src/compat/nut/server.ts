@@ -6,16 +6,17 @@
  * sends can throw out of the event loop.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { EventEmitter } from 'node:events';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { LineSplitter } from '../../adapters/ups/nut/codec';
 import { NUT_COMMAND } from '../../adapters/ups/nut/config';
 import type { TimerHandle } from '../../core/clock';
 import { BlackstartError, toBlackstartError } from '../../core/errors';
 import type { Hub } from '../../core/hub';
+import { listenTcp } from '../../core/listen-tcp';
 import type { Logger } from '../../core/logger';
 import type { Secret } from '../../core/secret';
 import { isOnBattery, type OutagePhase, type UpsState } from '../../core/state';
-import { RequestSplitter, errLine, nutVariables, type NutErrorCode, type NutVars } from './codec';
+import { REQUEST_SPLITTING, errLine, nutVariables, type NutErrorCode, type NutVars } from './codec';
 import type { NutServerConfig } from './config';
 import { NutSession, type Answer, type NutBackend, type NutUser } from './session';
 
@@ -37,19 +38,12 @@ export interface NutClient {
   address: string;
 }
 
-export interface NutServerEvents {
-  login: [client: NutClient];
-  /** `how`: the client sent LOGOUT, or its connection closed. */
-  logout: [client: NutClient & { how: 'logout' | 'closed' }];
-  fsd: [ups: string, by: string];
-}
-
 /** Replies a client has not read yet beyond this: it is not reading, drop it. */
 const MAX_UNREAD_BYTES = 1 << 20;
 /** Requests queued on one connection before it stops being read until they are answered. */
 const MAX_QUEUED = 64;
 
-export class NutServer extends EventEmitter<NutServerEvents> {
+export class NutServer {
   /** The Blackstart UPS ids served, under the same names. */
   readonly ups: readonly string[];
   private readonly server: Server;
@@ -59,7 +53,8 @@ export class NutServer extends EventEmitter<NutServerEvents> {
   private readonly users = new Map<string, { user: NutUser; digest: Buffer }>();
   private readonly backend: NutBackend;
   private readonly log: Logger;
-  private readonly waits = new Set<() => void>();
+  /** Pending waitForLogouts: each checks again when a login ends, and gives up on stop(). */
+  private readonly logoutWaiters = new Set<{ check: () => void; done: () => void }>();
   private lastPhase: OutagePhase;
   private lastFullWarning = 0;
   private boundPort = 0;
@@ -81,7 +76,6 @@ export class NutServer extends EventEmitter<NutServerEvents> {
   };
 
   constructor(private readonly o: NutServerOptions) {
-    super();
     this.log = o.log;
     const known = o.hub.devices('ups').map((d) => d.id);
     this.ups = o.config.ups ?? known;
@@ -100,21 +94,9 @@ export class NutServer extends EventEmitter<NutServerEvents> {
 
   async listen(): Promise<void> {
     const { listen: host, port } = this.o.config;
-    await new Promise<void>((resolve, reject) => {
-      const onError = (err: NodeJS.ErrnoException): void => {
-        const why =
-          err.code === 'EADDRINUSE'
-            ? 'the address is in use (another upsd? set compat.nut.port, or stop it)'
-            : err.code === 'EACCES'
-              ? 'permission denied (ports below 1024 need root)'
-              : err.message;
-        reject(new BlackstartError('REFUSED', `NUT server cannot listen on ${host}:${port}: ${why}`, { cause: err }));
-      };
-      this.server.once('error', onError);
-      this.server.listen(port, host, () => {
-        this.server.off('error', onError);
-        resolve();
-      });
+    await listenTcp(this.server, host, port, 'NUT server', {
+      EADDRINUSE: 'the address is in use (another upsd? set compat.nut.port, or stop it)',
+      EACCES: 'permission denied (ports below 1024 need root)',
     });
     this.boundPort = (this.server.address() as AddressInfo).port;
     this.server.on('error', (err) => this.log.error({ err: err.message }, 'NUT server error'));
@@ -148,7 +130,6 @@ export class NutServer extends EventEmitter<NutServerEvents> {
     if (this.fsdLatch.has(ups)) return;
     this.fsdLatch.set(ups, by);
     this.log.warn({ ups, by, logged_in: this.clients(ups).map(label) }, 'NUT: forced shutdown (FSD) set');
-    this.safeEmit('fsd', ups, by);
   }
 
   clearFsd(ups: string, why: string): void {
@@ -166,18 +147,18 @@ export class NutServer extends EventEmitter<NutServerEvents> {
     const result = (): { remaining: NutClient[]; tookMs: number } => ({ remaining: this.clients(ups), tookMs: clock.now() - start });
     if (this.numLogins(ups) === 0 || this.stopped) return Promise.resolve(result());
     return new Promise((resolve) => {
-      const done = (): void => {
-        clock.clearTimeout(timer);
-        this.off('logout', check);
-        this.waits.delete(done);
-        resolve(result());
+      const waiter = {
+        done: (): void => {
+          clock.clearTimeout(timer);
+          this.logoutWaiters.delete(waiter);
+          resolve(result());
+        },
+        check: (): void => {
+          if (this.numLogins(ups) === 0) waiter.done();
+        },
       };
-      const check = (): void => {
-        if (this.numLogins(ups) === 0) done();
-      };
-      const timer = clock.setTimeout(done, timeoutMs);
-      this.on('logout', check);
-      this.waits.add(done);
+      const timer = clock.setTimeout(waiter.done, timeoutMs);
+      this.logoutWaiters.add(waiter);
     });
   }
 
@@ -186,7 +167,7 @@ export class NutServer extends EventEmitter<NutServerEvents> {
     this.stopped = true;
     this.o.hub.off('outage', this.onOutage);
     this.o.hub.off('ups', this.onUps);
-    for (const done of [...this.waits]) done();
+    for (const w of [...this.logoutWaiters]) w.done();
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     for (const s of this.sockets) s.destroy();
     await closed;
@@ -215,7 +196,7 @@ export class NutServer extends EventEmitter<NutServerEvents> {
     const session = new NutSession(address, this.backend, this.log);
     this.sessions.add(session);
     const clock = this.o.hub.clock;
-    const splitter = new RequestSplitter();
+    const splitter = new LineSplitter(REQUEST_SPLITTING);
     const idleMs = this.o.idleTimeoutMs ?? 60_000;
     let idleTimer: TimerHandle | undefined;
     let chain: Promise<void> = Promise.resolve();
@@ -261,7 +242,7 @@ export class NutServer extends EventEmitter<NutServerEvents> {
 
     armIdle();
     socket.on('data', (chunk: Buffer) => {
-      for (const item of splitter.push(chunk)) {
+      for (const item of splitter.split(chunk)) {
         if (ending) return;
         if (item.kind === 'too_long') {
           this.log.debug({ client: session.who }, 'NUT: request line too long');
@@ -288,18 +269,7 @@ export class NutServer extends EventEmitter<NutServerEvents> {
     const client = { ups, user: session.loginUser ?? '?', address: session.address };
     session.loginUps = undefined;
     this.log.info({ ...client, how, numlogins: this.numLogins(ups) }, how === 'logout' ? 'NUT: client logged out' : 'NUT: logged-in client disconnected');
-    this.safeEmit('logout', { ...client, how });
-  }
-
-  /** A listener that throws must not take a socket's close handler, and the process, with it. */
-  private safeEmit<E extends keyof NutServerEvents>(event: E, ...args: NutServerEvents[E]): void {
-    for (const listener of this.listeners(event) as ((...a: NutServerEvents[E]) => void)[]) {
-      try {
-        listener(...args);
-      } catch (err) {
-        this.log.error({ event, err: toBlackstartError(err).message }, 'NUT server listener failed');
-      }
-    }
+    for (const w of [...this.logoutWaiters]) w.check();
   }
 
   private makeBackend(): NutBackend {
@@ -323,7 +293,6 @@ export class NutServer extends EventEmitter<NutServerEvents> {
       login: (session, id) => {
         const client = { ups: id, user: session.loginUser ?? '?', address: session.address };
         this.log.info({ ...client, numlogins: this.numLogins(id) }, 'NUT: client logged in');
-        this.safeEmit('login', client);
       },
       setFsd: (id, by) => this.setFsd(id, by),
       instcmd: (id, command, param, by) => this.instcmd(id, command, param, by),

@@ -133,7 +133,7 @@ describe('line splitter', () => {
   });
 
   it('refuses a line over the limit, also when it arrives in pieces, and stays failed', () => {
-    const s = new LineSplitter(16);
+    const s = new LineSplitter({ maxBytes: 16 });
     expect(s.push(Buffer.from('0123456789')).error).toBeUndefined();
     expect(s.push(Buffer.from('0123456789')).error).toBe('line longer than 16 bytes');
     expect(s.push(Buffer.from('OK\n'))).toEqual({ lines: [], error: 'line longer than 16 bytes' });
@@ -326,7 +326,7 @@ describe('fuzz (seeded)', () => {
 
   /** Runs the whole decode path on bytes; returns normally whatever they are. */
   function decodeEverything(bytes: Buffer, chunk: number): void {
-    const s = new LineSplitter(512);
+    const s = new LineSplitter({ maxBytes: 512 });
     let asm = new ReplyAssembler(50);
     for (let i = 0; i < bytes.length; i += chunk) {
       const { lines } = s.push(bytes.subarray(i, i + chunk));

@@ -5,10 +5,10 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { LineSplitter, ReplyAssembler, encodeCommand, getVarOf, numLoginsOf, readingOf, statusOf, upsListOf, varsOf, type Reply } from '../../../src/adapters/ups/nut/codec';
+import { LineSplitter, ReplyAssembler, encodeCommand, getVarOf, numLoginsOf, readingOf, statusOf, upsListOf, varsOf, type Reply, type SplitItem } from '../../../src/adapters/ups/nut/codec';
 import {
   MAX_REQUEST_BYTES,
-  RequestSplitter,
+  REQUEST_SPLITTING,
   errLine,
   listBlock,
   nutNumber,
@@ -17,7 +17,6 @@ import {
   parseRequest,
   quoted,
   varLine,
-  type Chunked,
 } from '../../../src/compat/nut/codec';
 import { initialUpsState, type UpsState } from '../../../src/core/state';
 import { prng } from '../../helpers/prng';
@@ -43,41 +42,41 @@ function clientReads(text: string): Reply[] {
   return out;
 }
 
-const lineOf = (line: string): Chunked => ({ kind: 'line', line });
+const lineOf = (line: string): SplitItem => ({ kind: 'line', line });
 
 describe('cutting the request stream into lines', () => {
   it('joins lines split across chunks and strips CR', () => {
-    const s = new RequestSplitter();
-    expect(s.push(Buffer.from('GET VAR lab'))).toEqual([]);
+    const s = new LineSplitter(REQUEST_SPLITTING);
+    expect(s.split(Buffer.from('GET VAR lab'))).toEqual([]);
     expect(s.pending).toBe(11);
-    expect(s.push(Buffer.from('ups ups.status\r\nLIST UPS\nVER'))).toEqual([lineOf('GET VAR labups ups.status'), lineOf('LIST UPS')]);
-    expect(s.push(Buffer.from('\n'))).toEqual([lineOf('VER')]);
+    expect(s.split(Buffer.from('ups ups.status\r\nLIST UPS\nVER'))).toEqual([lineOf('GET VAR labups ups.status'), lineOf('LIST UPS')]);
+    expect(s.split(Buffer.from('\n'))).toEqual([lineOf('VER')]);
     expect(s.pending).toBe(0);
   });
 
   it('reports an over-long line once, skips to its end and reads the next one', () => {
-    const s = new RequestSplitter(16);
-    expect(s.push(Buffer.from('GET VAR labups ups.'))).toEqual([{ kind: 'too_long' }]);
-    expect(s.push(Buffer.from('x'.repeat(5000)))).toEqual([]);
-    expect(s.push(Buffer.from('status\nVER\n'))).toEqual([lineOf('VER')]);
+    const s = new LineSplitter({ ...REQUEST_SPLITTING, maxBytes: 16 });
+    expect(s.split(Buffer.from('GET VAR labups ups.'))).toEqual([{ kind: 'too_long' }]);
+    expect(s.split(Buffer.from('x'.repeat(5000)))).toEqual([]);
+    expect(s.split(Buffer.from('status\nVER\n'))).toEqual([lineOf('VER')]);
   });
 
   it('a line of exactly the limit passes; one byte more does not', () => {
-    const s = new RequestSplitter();
-    expect(s.push(Buffer.from(`${'a'.repeat(MAX_REQUEST_BYTES)}\n`))).toEqual([lineOf('a'.repeat(MAX_REQUEST_BYTES))]);
-    expect(s.push(Buffer.from(`${'a'.repeat(MAX_REQUEST_BYTES + 1)}\nVER\n`))).toEqual([{ kind: 'too_long' }, lineOf('VER')]);
+    const s = new LineSplitter(REQUEST_SPLITTING);
+    expect(s.split(Buffer.from(`${'a'.repeat(MAX_REQUEST_BYTES)}\n`))).toEqual([lineOf('a'.repeat(MAX_REQUEST_BYTES))]);
+    expect(s.split(Buffer.from(`${'a'.repeat(MAX_REQUEST_BYTES + 1)}\nVER\n`))).toEqual([{ kind: 'too_long' }, lineOf('VER')]);
   });
 
   it('gives the same lines however the bytes are chunked', () => {
     const text = Buffer.from(`USERNAME monuser\r\nPASSWORD "a b\\"c"\nLOGIN rack\n${'z'.repeat(2000)}\nGET VAR rack ups.status\n`);
-    const whole = new RequestSplitter().push(text);
+    const whole = new LineSplitter(REQUEST_SPLITTING).split(text);
     const rand = prng(7);
     for (let round = 0; round < 50; round++) {
-      const s = new RequestSplitter();
-      const got: Chunked[] = [];
+      const s = new LineSplitter(REQUEST_SPLITTING);
+      const got: SplitItem[] = [];
       for (let i = 0; i < text.length; ) {
         const n = 1 + Math.floor(rand() * 40);
-        got.push(...s.push(text.subarray(i, i + n)));
+        got.push(...s.split(text.subarray(i, i + n)));
         i += n;
       }
       expect(got).toEqual(whole);
@@ -129,7 +128,7 @@ describe('reading a request', () => {
     const rand = prng(42);
     for (let i = 0; i < 2000; i++) {
       const bytes = Buffer.from(Array.from({ length: Math.floor(rand() * 80) }, () => Math.floor(rand() * 256)));
-      const chunks = new RequestSplitter(64).push(bytes);
+      const chunks = new LineSplitter({ ...REQUEST_SPLITTING, maxBytes: 64 }).split(bytes);
       for (const c of chunks) if (c.kind === 'line') expect(() => parseRequest(c.line)).not.toThrow();
       expect(() => parseRequest(bytes.toString('latin1'))).not.toThrow();
     }

@@ -45,50 +45,95 @@ export function encodeCommand(words: readonly string[]): string {
 // ---------------------------------------------------------------------------------------------
 // Lines
 
-/**
- * Cuts a byte stream into `\n`-terminated lines, whatever the chunking. After a line over the
- * limit it stays failed: the rest of the stream cannot be trusted to be in step.
- */
+export type SplitItem = { kind: 'line'; line: string } | { kind: 'too_long' };
+
+export interface LineSplitterOptions {
+  /** Longest line kept, without its `\n`. */
+  maxBytes?: number;
+  /** upsd sends UTF-8; upsd itself reads requests byte for byte, hence latin1 on the server side. */
+  encoding?: BufferEncoding;
+  /**
+   * After a line over the limit: `fail` stays failed (a client cannot trust the rest of the
+   * stream to be in step); `skip` drops it up to its end and goes on (a server answers one ERR
+   * for it, not by closing the connection).
+   */
+  overLong?: 'fail' | 'skip';
+}
+
+/** Cuts a byte stream into `\n`-terminated lines, whatever the chunking; a trailing `\r` is dropped. */
 export class LineSplitter {
   private parts: Buffer[] = [];
   private size = 0;
+  private skipping = false;
   private failure: string | undefined;
+  private readonly maxBytes: number;
+  private readonly encoding: BufferEncoding;
+  private readonly overLong: 'fail' | 'skip';
 
-  constructor(private readonly maxBytes = MAX_LINE_BYTES) {}
+  constructor(opts: LineSplitterOptions = {}) {
+    this.maxBytes = opts.maxBytes ?? MAX_LINE_BYTES;
+    this.encoding = opts.encoding ?? 'utf8';
+    this.overLong = opts.overLong ?? 'fail';
+  }
 
-  push(chunk: Buffer): { lines: string[]; error?: string } {
-    if (this.failure) return { lines: [], error: this.failure };
-    const lines: string[] = [];
+  /** Lines, and where a line was over the limit, in stream order. */
+  split(chunk: Buffer): SplitItem[] {
+    const out: SplitItem[] = [];
+    if (this.failure) return out;
     let start = 0;
     for (;;) {
       const nl = chunk.indexOf(0x0a, start);
       const end = nl === -1 ? chunk.length : nl;
-      if (this.size + (end - start) > this.maxBytes) {
-        this.failure = `line longer than ${this.maxBytes} bytes`;
+      if (!this.skipping && this.size + (end - start) > this.maxBytes) {
+        out.push({ kind: 'too_long' });
         this.parts = [];
         this.size = 0;
-        return { lines, error: this.failure };
+        if (this.overLong === 'fail') {
+          this.failure = this.tooLong();
+          return out;
+        }
+        this.skipping = true;
       }
       if (nl === -1) {
-        if (end > start) {
+        if (!this.skipping && end > start) {
           this.parts.push(chunk.subarray(start, end));
           this.size += end - start;
         }
-        return { lines };
+        return out;
       }
-      this.parts.push(chunk.subarray(start, nl));
-      let line = Buffer.concat(this.parts).toString('utf8');
-      if (line.endsWith('\r')) line = line.slice(0, -1);
-      lines.push(line);
+      if (this.skipping) {
+        this.skipping = false;
+      } else {
+        this.parts.push(chunk.subarray(start, nl));
+        let line = Buffer.concat(this.parts).toString(this.encoding);
+        if (line.endsWith('\r')) line = line.slice(0, -1);
+        out.push({ kind: 'line', line });
+      }
       this.parts = [];
       this.size = 0;
       start = nl + 1;
     }
   }
 
+  /** The lines only; `error` once a line was over the limit (and from then on, when failed). */
+  push(chunk: Buffer): { lines: string[]; error?: string } {
+    if (this.failure) return { lines: [], error: this.failure };
+    const lines: string[] = [];
+    let error: string | undefined;
+    for (const item of this.split(chunk)) {
+      if (item.kind === 'line') lines.push(item.line);
+      else error = this.tooLong();
+    }
+    return error === undefined ? { lines } : { lines, error };
+  }
+
   /** Bytes held of a line not yet ended. */
   get pending(): number {
     return this.size;
+  }
+
+  private tooLong(): string {
+    return `line longer than ${this.maxBytes} bytes`;
   }
 }
 
