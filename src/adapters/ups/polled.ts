@@ -6,7 +6,7 @@
 import type { Adapter, AdapterContext, CommandRequest } from '../../core/adapter';
 import type { TimerHandle } from '../../core/clock';
 import { BlackstartError, toBlackstartError } from '../../core/errors';
-import type { UpsState } from '../../core/state';
+import { isOnBattery, type UpsState } from '../../core/state';
 import type { PollingSettings } from './polling-config';
 import type { UpsPush, UpsReading, UpsSource } from './source';
 
@@ -158,7 +158,7 @@ export class PolledUps implements Adapter<'ups'> {
     const firstReading = !this.everRead;
     this.everRead = true;
     this.last = reading;
-    const onBattery = reading.status === 'on_battery' || reading.status === 'low_battery';
+    const onBattery = isOnBattery(reading.status);
 
     if (!onBattery) {
       if (this.rawBatterySince !== null && !this.confirmed) {
