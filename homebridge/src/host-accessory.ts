@@ -49,7 +49,10 @@ export class HostAccessory {
     else TemperatureServices.removeAll(hap, accessory);
   }
 
-  /** Pushes the current state (or "not responding") to HomeKit; the platform calls it on every change. */
+  /**
+   * Pushes the switch's state (or "not responding") to HomeKit; the platform calls it on every host event,
+   * which comes with every probe, so the temperatures are left to refreshTemperatures.
+   */
   refresh(): void {
     const { Characteristic } = this.hap;
     const on = this.switch.getCharacteristic(Characteristic.On);
@@ -59,6 +62,10 @@ export class HostAccessory {
     } else {
       on.updateValue(this.hold.shown(hostIsOn(state)));
     }
+  }
+
+  /** Pushes the IPMI temperatures (or "not responding"); the platform calls it when new readings arrive. */
+  refreshTemperatures(): void {
     this.temperatures?.update();
   }
 

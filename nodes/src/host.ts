@@ -5,7 +5,7 @@
 import { BlackstartError, payloads, type HostState } from 'blackstart';
 import { linkToBlackstart } from './lib/link';
 import type { NodeAPI, NodeDef, NodeMessage, RedNode } from './lib/red';
-import { statusOf } from './lib/status';
+import { statusOf, statusSetter } from './lib/status';
 
 function message(host: string, state: HostState, previous: HostState | undefined): NodeMessage {
   return { topic: state.phase, host, previous: previous?.phase ?? null, payload: payloads.hostPayload(state) };
@@ -21,6 +21,7 @@ export = function (RED: NodeAPI): void {
     RED.nodes.createNode(this, def);
     // Node-RED calls the constructor with `this` as the node; the callbacks below keep a name for it.
     const node = this as RedNode;
+    const show = statusSetter(node);
     const hostId = typeof def.host === 'string' ? def.host : '';
     let last: HostState | undefined;
 
@@ -29,7 +30,7 @@ export = function (RED: NodeAPI): void {
         last = source.host(hostId);
         const listener = (id: string, state: HostState): void => {
           if (id !== hostId) return;
-          node.status(statusOf(state.phase));
+          show(statusOf(state.phase));
           const previous = last;
           last = state;
           if (changed(previous, state)) node.send(message(hostId, state, previous));
@@ -39,7 +40,7 @@ export = function (RED: NodeAPI): void {
       },
       render(source) {
         const current = source.host(hostId);
-        node.status(current ? statusOf(current.phase) : statusOf('unknown'));
+        show(current ? statusOf(current.phase) : statusOf('unknown'));
       },
     });
 

@@ -8,7 +8,7 @@ import { BlackstartError, payloads, toBlackstartError, type BlackstartEvent, typ
 import { linkToBlackstart } from './lib/link';
 import { override, resultError } from './lib/msg';
 import type { NodeAPI, NodeDef, NodeMessage, RedNode } from './lib/red';
-import { statusOf } from './lib/status';
+import { statusOf, statusSetter } from './lib/status';
 
 const ACTIONS = ['abort', 'simulate'] as const;
 
@@ -32,13 +32,14 @@ export = function (RED: NodeAPI): void {
     RED.nodes.createNode(this, def);
     // Node-RED calls the constructor with `this` as the node; the callbacks below keep a name for it.
     const node = this as RedNode;
+    const show = statusSetter(node);
     let last: string | undefined;
 
     const link = linkToBlackstart(RED, node, def.server, {
       attach(source) {
         last = changeKey(source.outage());
         const onOutage = (state: OutageState): void => {
-          node.status(statusOf(state.phase));
+          show(statusOf(state.phase));
           const key = changeKey(state);
           if (key === last) return;
           last = key;
@@ -54,7 +55,7 @@ export = function (RED: NodeAPI): void {
       },
       render(source) {
         const current = source.outage();
-        node.status(current ? statusOf(current.phase) : statusOf('unknown'));
+        show(current ? statusOf(current.phase) : statusOf('unknown'));
       },
     });
 

@@ -8,7 +8,7 @@ import { actionRunner, guarded } from './lib/action';
 import { linkToBlackstart } from './lib/link';
 import { override } from './lib/msg';
 import type { NodeAPI, NodeDef, RedNode } from './lib/red';
-import { statusOf } from './lib/status';
+import { statusOf, statusSetter } from './lib/status';
 
 function isHostAction(a: string): a is HostAction {
   return (HOST_ACTIONS as readonly string[]).includes(a);
@@ -19,10 +19,11 @@ export = function (RED: NodeAPI): void {
     RED.nodes.createNode(this, def);
     // Node-RED calls the constructor with `this` as the node; the callbacks below keep a name for it.
     const node = this as RedNode;
+    const show = statusSetter(node);
 
     const link = linkToBlackstart(RED, node, def.server, {
       attach: () => () => undefined,
-      render: () => node.status(statusOf('ready')),
+      render: () => show(statusOf('ready')),
     });
 
     const run = actionRunner(node, () => link.source());

@@ -2,7 +2,7 @@
 import { BlackstartError, type SensorMap } from 'blackstart';
 import { linkToBlackstart } from './lib/link';
 import type { NodeAPI, NodeDef, NodeMessage, RedNode } from './lib/red';
-import { statusOf } from './lib/status';
+import { statusOf, statusSetter } from './lib/status';
 
 function message(host: string, readings: SensorMap): NodeMessage {
   return { topic: host, host, payload: readings };
@@ -24,13 +24,14 @@ export = function (RED: NodeAPI): void {
     RED.nodes.createNode(this, def);
     // Node-RED calls the constructor with `this` as the node; the callbacks below keep a name for it.
     const node = this as RedNode;
+    const show = statusSetter(node);
     const hostId = typeof def.host === 'string' ? def.host : '';
 
     const link = linkToBlackstart(RED, node, def.server, {
       attach(source) {
         const listener = (id: string, readings: SensorMap): void => {
           if (id !== hostId) return;
-          node.status(dot(readings));
+          show(dot(readings));
           node.send(message(hostId, readings));
         };
         source.on('sensors', listener);
@@ -38,7 +39,7 @@ export = function (RED: NodeAPI): void {
       },
       render(source) {
         const current = readable(source.sensors(hostId));
-        node.status(current ? dot(current) : statusOf('unknown'));
+        show(current ? dot(current) : statusOf('unknown'));
       },
     });
 

@@ -6,7 +6,7 @@
 import { payloads, toBlackstartError, type BlackstartSource, type CommandResult } from 'blackstart';
 import { resultError } from './msg';
 import type { DoneFn, NodeMessage, RedNode, SendFn } from './red';
-import { statusOf } from './status';
+import { statusOf, statusSetter } from './status';
 
 export interface ActionJob {
   /** For the status dot: `shutdown nas`. */
@@ -19,20 +19,21 @@ export interface ActionJob {
 }
 
 export function actionRunner(node: RedNode, source: () => Promise<BlackstartSource>) {
+  const show = statusSetter(node);
   let running = 0;
   return async (msg: NodeMessage, send: SendFn, done: DoneFn, job: ActionJob): Promise<void> => {
     const s = await source();
     running++;
-    node.status(statusOf('busy', job.label));
+    show(statusOf('busy', job.label));
     const result = await job.execute(s).finally(() => running--);
     msg.payload = payloads.resultPayload(result);
     msg.topic = job.topic;
     if (!result.ok) {
-      node.status(statusOf('failed', `${job.label}: ${result.error?.code ?? ''}`));
+      show(statusOf('failed', `${job.label}: ${result.error?.code ?? ''}`));
       done(resultError(result, job.what));
       return;
     }
-    if (running === 0) node.status(statusOf('ok', job.label));
+    if (running === 0) show(statusOf('ok', job.label));
     send(msg);
     done();
   };
@@ -44,7 +45,7 @@ export async function guarded(node: RedNode, done: DoneFn, body: () => Promise<v
     await body();
   } catch (err) {
     const e = toBlackstartError(err);
-    node.status(statusOf('failed', e.code));
+    statusSetter(node)(statusOf('failed', e.code));
     done(e);
   }
 }

@@ -5,7 +5,7 @@
 import { BlackstartError, toBlackstartError, type BlackstartSource } from 'blackstart';
 import { isConfigNode } from './config-node';
 import type { NodeAPI, RedNode } from './red';
-import { statusOf } from './status';
+import { statusOf, statusSetter } from './status';
 
 export interface LinkHooks {
   /** Subscribes to the source; returns what undoes it. */
@@ -20,23 +20,24 @@ export interface Link {
 }
 
 export function linkToBlackstart(RED: NodeAPI, node: RedNode, serverId: unknown, hooks: LinkHooks): Link {
+  const show = statusSetter(node);
   const config = typeof serverId === 'string' && serverId ? RED.nodes.getNode(serverId) : null;
   if (!isConfigNode(config)) {
     const err = new BlackstartError('CONFIG', 'no Blackstart server is configured for this node');
-    node.status(statusOf('error', 'no server'));
+    show(statusOf('error', 'no server'));
     node.error(err.message);
     const failed = Promise.reject(err);
     failed.catch(() => undefined);
     return { source: () => failed };
   }
-  node.status(statusOf('connecting'));
+  show(statusOf('connecting'));
   let closed = false;
   let detach: (() => void) | undefined;
   const ready = config.source();
   ready.then(
     (source) => {
       if (closed) return;
-      const onOnline = (online: boolean): void => (online ? hooks.render(source) : node.status(statusOf('offline')));
+      const onOnline = (online: boolean): void => (online ? hooks.render(source) : show(statusOf('offline')));
       const undo = hooks.attach(source);
       source.on('online', onOnline);
       detach = () => {
@@ -47,7 +48,7 @@ export function linkToBlackstart(RED: NodeAPI, node: RedNode, serverId: unknown,
     },
     (err: unknown) => {
       const e = toBlackstartError(err);
-      node.status(statusOf('error', e.code));
+      show(statusOf('error', e.code));
       node.error(`Blackstart did not start: ${e.message}`);
     },
   );

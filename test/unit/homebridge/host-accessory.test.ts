@@ -15,7 +15,7 @@ function setup(opts: { allowShutdown?: boolean; temperatures?: boolean; holdMs?:
   const host = new HostAccessory(hap, acc, 'nas', source, { allowShutdown: opts.allowShutdown ?? false, temperatures: opts.temperatures ?? false, holdMs: opts.holdMs ?? 60_000, revertMs: 20 }, log);
   made.push(host);
   source.on('host', () => host.refresh());
-  source.on('sensors', () => host.refresh());
+  source.on('sensors', () => host.refreshTemperatures());
   const on = host.switch.getCharacteristic(Characteristic.On);
   return { source, log, acc, host, on };
 }
