@@ -4,13 +4,11 @@
  * output 3: the result of a command. Input: `abort` or `simulate` (msg.payload or msg.action,
  * msg.args for simulate).
  */
-import { BlackstartError, payloads, toBlackstartError, type BlackstartEvent, type OutageState } from 'blackstart';
+import { BlackstartError, OUTAGE_ACTIONS, payloads, toBlackstartError, type BlackstartEvent, type OutageState } from 'blackstart';
 import { linkToBlackstart } from './lib/link';
 import { override, resultError } from './lib/msg';
 import type { NodeAPI, NodeDef, NodeMessage, RedNode } from './lib/red';
 import { statusOf, statusSetter } from './lib/status';
-
-const ACTIONS = ['abort', 'simulate'] as const;
 
 function stateMessage(state: OutageState): NodeMessage {
   return { topic: state.phase, payload: payloads.outagePayload(state) };
@@ -63,8 +61,8 @@ export = function (RED: NodeAPI): void {
       const fromPayload = typeof msg.payload === 'string' ? msg.payload : '';
       const action = override(msg, 'action', fromPayload || def.action);
       try {
-        if (!(ACTIONS as readonly string[]).includes(action)) {
-          throw new BlackstartError('BAD_REQUEST', `unknown outage action "${action}": use ${ACTIONS.join(' or ')}`);
+        if (!(OUTAGE_ACTIONS as readonly string[]).includes(action)) {
+          throw new BlackstartError('BAD_REQUEST', `unknown outage action "${action}": use ${OUTAGE_ACTIONS.join(' or ')}`);
         }
         const args = msg.args !== null && typeof msg.args === 'object' ? (msg.args as Record<string, unknown>) : undefined;
         const source = await link.source();
