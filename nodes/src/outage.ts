@@ -6,7 +6,7 @@
  */
 import { BlackstartError, OUTAGE_ACTIONS, payloads, toBlackstartError, type BlackstartEvent, type OutageState } from 'blackstart';
 import { linkToBlackstart } from './lib/link';
-import { override, resultError } from './lib/msg';
+import { isOneOf, requestedAction, resultError } from './lib/msg';
 import type { NodeAPI, NodeDef, NodeMessage, RedNode } from './lib/red';
 import { statusOf, statusSetter } from './lib/status';
 
@@ -58,10 +58,9 @@ export = function (RED: NodeAPI): void {
     });
 
     node.on('input', async (msg, send, done) => {
-      const fromPayload = typeof msg.payload === 'string' ? msg.payload : '';
-      const action = override(msg, 'action', fromPayload || def.action);
+      const action = requestedAction(msg, def.action);
       try {
-        if (!(OUTAGE_ACTIONS as readonly string[]).includes(action)) {
+        if (!isOneOf(OUTAGE_ACTIONS, action)) {
           throw new BlackstartError('BAD_REQUEST', `unknown outage action "${action}": use ${OUTAGE_ACTIONS.join(' or ')}`);
         }
         const args = msg.args !== null && typeof msg.args === 'object' ? (msg.args as Record<string, unknown>) : undefined;

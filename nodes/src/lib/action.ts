@@ -4,8 +4,9 @@
  * several overlapping actions is over.
  */
 import { payloads, toBlackstartError, type BlackstartSource, type CommandResult } from 'blackstart';
+import { linkToBlackstart } from './link';
 import { resultError } from './msg';
-import type { DoneFn, NodeMessage, RedNode, SendFn } from './red';
+import type { DoneFn, NodeAPI, NodeMessage, RedNode, SendFn } from './red';
 import { statusOf, statusSetter } from './status';
 
 export interface ActionJob {
@@ -37,6 +38,19 @@ export function actionRunner(node: RedNode, source: () => Promise<BlackstartSour
     send(msg);
     done();
   };
+}
+
+/**
+ * An action node's link to Blackstart: it follows no state, so its dot says "ready" while Blackstart
+ * runs; returns the runner for its input handler.
+ */
+export function actionNode(RED: NodeAPI, node: RedNode, serverId: unknown): ReturnType<typeof actionRunner> {
+  const show = statusSetter(node);
+  const link = linkToBlackstart(RED, node, serverId, {
+    attach: () => () => undefined,
+    render: () => show(statusOf('ready')),
+  });
+  return actionRunner(node, () => link.source());
 }
 
 /** An input handler's body; whatever it throws shows as the failed dot and goes to Catch with the message. */
