@@ -2,8 +2,8 @@
  * `blackstart-host`: one message when a host's phase, power or reachability changes; msg.topic is the
  * phase (running, shutting_down, down, waking, unreachable).
  */
-import { BlackstartError, payloads, type HostState } from 'blackstart';
-import { linkToBlackstart } from './lib/link';
+import { payloads, type HostState } from 'blackstart';
+import { answerWithState, linkToBlackstart } from './lib/link';
 import type { NodeAPI, NodeDef, NodeMessage, RedNode } from './lib/red';
 import { statusOf, statusSetter } from './lib/status';
 
@@ -45,16 +45,9 @@ export = function (RED: NodeAPI): void {
     });
 
     // Any input asks for the current state (msg.topic is then the phase, as for a change).
-    node.on('input', async (msg, send, done) => {
-      try {
-        const source = await link.source();
-        const state = source.host(hostId);
-        if (!state) throw new BlackstartError('NOT_FOUND', `no state for host "${hostId}" yet`);
-        send({ ...msg, ...message(hostId, state, state) });
-        done();
-      } catch (err) {
-        done(err as Error);
-      }
+    answerWithState(node, link, `no state for host "${hostId}" yet`, (source) => {
+      const state = source.host(hostId);
+      return state && message(hostId, state, state);
     });
   }
 

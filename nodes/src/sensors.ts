@@ -1,6 +1,6 @@
 /** `blackstart-sensors`: a host's IPMI sensor readings, one message per reading cycle. */
-import { BlackstartError, type SensorMap } from 'blackstart';
-import { linkToBlackstart } from './lib/link';
+import { type SensorMap } from 'blackstart';
+import { answerWithState, linkToBlackstart } from './lib/link';
 import type { NodeAPI, NodeDef, NodeMessage, RedNode } from './lib/red';
 import { statusOf, statusSetter } from './lib/status';
 
@@ -43,16 +43,9 @@ export = function (RED: NodeAPI): void {
       },
     });
 
-    node.on('input', async (msg, send, done) => {
-      try {
-        const source = await link.source();
-        const readings = readable(source.sensors(hostId));
-        if (!readings) throw new BlackstartError('NOT_FOUND', `no sensor readings for host "${hostId}" yet (does it have a BMC?)`);
-        send({ ...msg, ...message(hostId, readings) });
-        done();
-      } catch (err) {
-        done(err as Error);
-      }
+    answerWithState(node, link, `no sensor readings for host "${hostId}" yet (does it have a BMC?)`, (source) => {
+      const readings = readable(source.sensors(hostId));
+      return readings && message(hostId, readings);
     });
   }
 

@@ -2,8 +2,8 @@
  * `blackstart-ups`: one message per status change of a UPS, msg.topic naming the event
  * (on_battery, restored, low_battery, comm_lost, or the new status for the rest).
  */
-import { BlackstartError, isOnBattery, payloads, type BlackstartSource, type UpsState, type UpsStatus } from 'blackstart';
-import { linkToBlackstart } from './lib/link';
+import { isOnBattery, payloads, type BlackstartSource, type UpsState, type UpsStatus } from 'blackstart';
+import { answerWithState, linkToBlackstart } from './lib/link';
 import { seconds } from './lib/msg';
 import type { NodeAPI, NodeDef, NodeMessage, RedNode } from './lib/red';
 import { statusOf, statusSetter } from './lib/status';
@@ -83,16 +83,9 @@ export = function (RED: NodeAPI): void {
     });
 
     // Any input asks for the current state, as msg.topic "state".
-    node.on('input', async (msg, send, done) => {
-      try {
-        const source = await link.source();
-        const state = source.ups(upsId);
-        if (!state) throw new BlackstartError('NOT_FOUND', `no state for UPS "${upsId}" yet`);
-        send({ ...msg, ...message(upsId, 'state', state, last) });
-        done();
-      } catch (err) {
-        done(err as Error);
-      }
+    answerWithState(node, link, `no state for UPS "${upsId}" yet`, (source) => {
+      const state = source.ups(upsId);
+      return state && message(upsId, 'state', state, last);
     });
     node.on('close', (_removed, done) => {
       cancelHold();

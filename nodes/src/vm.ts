@@ -3,8 +3,8 @@
  * state (running, paused, stopping, off, saved, unknown). Actions on a guest are `blackstart-vm-power`'s,
  * as a host's are `blackstart-power`'s.
  */
-import { BlackstartError, payloads, type BlackstartSource, type VmState } from 'blackstart';
-import { linkToBlackstart } from './lib/link';
+import { payloads, type BlackstartSource, type VmState } from 'blackstart';
+import { answerWithState, linkToBlackstart } from './lib/link';
 import type { NodeAPI, NodeDef, NodeMessage, RedNode } from './lib/red';
 import { statusOf, vmStatusKey, statusSetter } from './lib/status';
 
@@ -45,16 +45,9 @@ export = function (RED: NodeAPI): void {
     });
 
     // Any input asks for the current state (msg.topic is then the state, as for a change), as the host node does.
-    node.on('input', async (msg, send, done) => {
-      try {
-        const source = await link.source();
-        const state = source.vm(hostId, guestId);
-        if (!state) throw new BlackstartError('NOT_FOUND', `no state for guest "${guestId}" on host "${hostId}" yet`);
-        send({ ...msg, ...message(source, hostId, guestId, state, state) });
-        done();
-      } catch (err) {
-        done(err as Error);
-      }
+    answerWithState(node, link, `no state for guest "${guestId}" on host "${hostId}" yet`, (source) => {
+      const state = source.vm(hostId, guestId);
+      return state && message(source, hostId, guestId, state, state);
     });
   }
 

@@ -4,7 +4,7 @@
  */
 import { BlackstartError, toBlackstartError, type BlackstartSource } from 'blackstart';
 import { isConfigNode } from './config-node';
-import type { NodeAPI, RedNode } from './red';
+import type { NodeAPI, NodeMessage, RedNode } from './red';
 import { statusOf, statusSetter } from './status';
 
 export interface LinkHooks {
@@ -58,4 +58,22 @@ export function linkToBlackstart(RED: NodeAPI, node: RedNode, serverId: unknown,
     done();
   });
   return { source: () => ready };
+}
+
+/**
+ * The input handler of the state nodes: any input gets the current state as `read` gives it, merged
+ * over the message; no state yet is a NOT_FOUND (`missing` says what is missing). Errors go to Catch
+ * nodes as BlackstartErrors, as an action node's do, but leave the dot alone: it shows the state, not this request.
+ */
+export function answerWithState(node: RedNode, link: Link, missing: string, read: (source: BlackstartSource) => NodeMessage | undefined): void {
+  node.on('input', async (msg, send, done) => {
+    try {
+      const current = read(await link.source());
+      if (!current) throw new BlackstartError('NOT_FOUND', missing);
+      send({ ...msg, ...current });
+      done();
+    } catch (err) {
+      done(toBlackstartError(err));
+    }
+  });
 }

@@ -53,9 +53,13 @@ describe('blackstart-host', () => {
     const lab = await writeLab();
     await helper.load(ALL_NODES, [inProcess(lab.file), { id: 'h', type: 'blackstart-host', server: 'cfg', host: 'ghost', wires: [] }]);
     const errs = errors(helper.getNode('h'));
+    const dots = statuses(helper.getNode('h'));
     helper.getNode('h').receive({ payload: 1, tag: 't' });
     await until('error', () => errs[0]);
     expect(String(errs[0]!.err)).toMatch(/no state for host "ghost"/);
+    expect(errs[0]!.err).toMatchObject({ name: 'BlackstartError', code: 'NOT_FOUND' });
     expect(errs[0]!.msg).toMatchObject({ tag: 't' });
+    // A state node's dot shows the state, not a failed request.
+    expect(dots.filter((d) => d.fill === 'red' && d.shape === 'dot')).toEqual([]);
   });
 });
