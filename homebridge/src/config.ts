@@ -48,7 +48,7 @@ function isGuestId(id: string): boolean {
   return NODE_ID.test(id) && id.includes('/');
 }
 
-export class PluginConfigError extends Error {}
+class PluginConfigError extends Error {}
 
 function num(raw: unknown, key: string, fallback: number, min: number): number {
   if (raw === undefined) return fallback;

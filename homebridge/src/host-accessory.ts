@@ -8,7 +8,7 @@ import type { HostOptions } from './config';
 import { TargetHold } from './hold';
 import { TemperatureServices } from './temperature-services';
 
-export interface HostAccessoryOptions extends HostOptions {
+interface HostAccessoryOptions extends HostOptions {
   holdMs: number;
   revertMs: number;
 }

@@ -63,7 +63,7 @@ export class BlackstartPlatform implements DynamicPlatformPlugin {
     if (!config) return;
     let source: BlackstartSource;
     try {
-      source = await this.makeSource(config, coreLogger(this.log, false), this.api.user.storagePath());
+      source = await this.makeSource(config, coreLogger(this.log), this.api.user.storagePath());
     } catch (err) {
       this.log.error(`Blackstart could not start: ${(err as Error).message}`);
       return;

@@ -13,7 +13,7 @@ import type { CharacteristicValue, HAP, Logging, PlatformAccessory, Service } fr
  * only answered once it is running or saved (minutes). A command that fails within this window is
  * answered as a HAP error; one that fails later is logged and the switch shows the truth again.
  */
-export const ANSWER_WITHIN_MS = 2000;
+const ANSWER_WITHIN_MS = 2000;
 
 export interface VmAccessoryOptions extends GuestOptions {
   holdMs: number;

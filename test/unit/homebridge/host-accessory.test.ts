@@ -117,6 +117,7 @@ describe('TargetHold', () => {
     expect(h.shown(false)).toBe(false);
     h.hold(true, 100);
     expect(h.shown(true)).toBe(true);
-    expect(h.holding).toBe(false);
+    // Reaching the target ended the hold: the actual state shows again though the time is not up.
+    expect(h.shown(false)).toBe(false);
   });
 });
