@@ -11,6 +11,8 @@ export { createLogger, forwardingLogger, silentLogger, LOG_LEVELS, type Logger, 
 export { loadConfig, parseConfig, ConfigError, formatIssue, type ConfigIssue, type LoadedConfig } from './config/loader';
 export { configSchema, type Config, type HostConfig, type UpsConfig, type MqttConfig } from './config/schema';
 export { buildHub } from './adapters/registry';
+export { VM_STOP_ACTIONS, type VmStopAction } from './adapters/vm/config';
+export { OUTAGE_ACTIONS } from './orchestrator/orchestrator';
 export { SimulatedUps } from './adapters/ups/simulated';
 export { SimulatedHost } from './adapters/host/simulated';
 export { createTopics, type Topics, type ParsedTopic } from './mqtt/topics';

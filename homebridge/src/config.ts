@@ -2,7 +2,7 @@
  * The plugin's entry in Homebridge's config.json (snake_case, as in Blackstart's YAML), checked by hand:
  * a wrong entry is reported in the Homebridge log and leaves the platform idle rather than crashing it.
  */
-import { VM_ACTIONS, type VmAction } from 'blackstart';
+import { DEVICE_ID, NODE_ID, VM_STOP_ACTIONS, type VmStopAction } from 'blackstart';
 import type { PlatformConfig } from './homebridge-types';
 
 export interface HostOptions {
@@ -12,9 +12,8 @@ export interface HostOptions {
   name?: string;
 }
 
-/** What switching a guest off sends: any guest action but `start`. */
-export type GuestStop = Exclude<VmAction, 'start'>;
-export const GUEST_STOPS = VM_ACTIONS.filter((a): a is GuestStop => a !== 'start');
+/** What switching a guest off sends: the actions a guest's `stop` takes in Blackstart's YAML. */
+export type GuestStop = VmStopAction;
 
 export interface GuestOptions {
   /** As for hosts: a stray tap or "turn everything off" must not stop a guest others depend on. */
@@ -44,10 +43,12 @@ export interface PluginConfig {
   staleAfterMs: number;
 }
 
-const ID = /^[a-z0-9][a-z0-9_-]*$/;
-const GUEST_ID = /^[a-z0-9][a-z0-9_-]*\/[a-z0-9][a-z0-9_-]*$/;
+/** A guest is the `<host>/<guest>` form of the core's node id, never a bare host. */
+function isGuestId(id: string): boolean {
+  return NODE_ID.test(id) && id.includes('/');
+}
 
-export class PluginConfigError extends Error {}
+class PluginConfigError extends Error {}
 
 function num(raw: unknown, key: string, fallback: number, min: number): number {
   if (raw === undefined) return fallback;
@@ -62,7 +63,7 @@ export function parsePluginConfig(raw: PlatformConfig): PluginConfig {
   if (!Array.isArray(list)) throw new PluginConfigError('hosts must be a list');
   list.forEach((h: unknown, i) => {
     const e = (h ?? {}) as Record<string, unknown>;
-    if (typeof e.id !== 'string' || !ID.test(e.id)) throw new PluginConfigError(`hosts[${i}].id must be a Blackstart host id (a-z, 0-9, _ and -)`);
+    if (typeof e.id !== 'string' || !DEVICE_ID.test(e.id)) throw new PluginConfigError(`hosts[${i}].id must be a Blackstart host id (a-z, 0-9, _ and -)`);
     const opts: HostOptions = { allowShutdown: e.allow_shutdown === true, temperatures: e.temperatures === true };
     if (typeof e.name === 'string' && e.name.trim()) opts.name = e.name.trim();
     hosts.set(e.id, opts);
@@ -73,10 +74,10 @@ export function parsePluginConfig(raw: PlatformConfig): PluginConfig {
   if (!Array.isArray(glist)) throw new PluginConfigError('guests must be a list');
   glist.forEach((g: unknown, i) => {
     const e = (g ?? {}) as Record<string, unknown>;
-    if (typeof e.id !== 'string' || !GUEST_ID.test(e.id)) throw new PluginConfigError(`guests[${i}].id must be <host>/<guest> as in Blackstart, e.g. hv1/db`);
+    if (typeof e.id !== 'string' || !isGuestId(e.id)) throw new PluginConfigError(`guests[${i}].id must be <host>/<guest> as in Blackstart, e.g. hv1/db`);
     if (guests.has(e.id)) throw new PluginConfigError(`guests[${i}]: "${e.id}" is listed twice`);
     const stop = e.stop ?? 'shutdown';
-    if (!(GUEST_STOPS as readonly unknown[]).includes(stop)) throw new PluginConfigError(`guests[${i}].stop must be one of ${GUEST_STOPS.join(', ')}, not ${JSON.stringify(stop)}`);
+    if (!(VM_STOP_ACTIONS as readonly unknown[]).includes(stop)) throw new PluginConfigError(`guests[${i}].stop must be one of ${VM_STOP_ACTIONS.join(', ')}, not ${JSON.stringify(stop)}`);
     const opts: GuestOptions = { allowShutdown: e.allow_shutdown === true, stop: stop as GuestStop };
     if (typeof e.name === 'string' && e.name.trim()) opts.name = e.name.trim();
     guests.set(e.id, opts);

@@ -17,10 +17,6 @@ export class TargetHold {
     this.target = undefined;
   }
 
-  get holding(): boolean {
-    return this.target !== undefined && this.now() < this.until;
-  }
-
   /** What the switch shows given the host's actual state; reaching the target ends the hold. */
   shown(actual: boolean): boolean {
     if (this.target === undefined) return actual;

@@ -2,6 +2,6 @@
 import { forwardingLogger, type Logger } from 'blackstart';
 import type { Logging } from './homebridge-types';
 
-export function coreLogger(log: Logging, debug: boolean): Logger {
-  return forwardingLogger({ error: (t) => log.error(t), warn: (t) => log.warn(t), info: (t) => log.info(t), debug: (t) => log.debug(t) }, debug ? 'debug' : 'info');
+export function coreLogger(log: Logging): Logger {
+  return forwardingLogger({ error: (t) => log.error(t), warn: (t) => log.warn(t), info: (t) => log.info(t), debug: (t) => log.debug(t) }, 'info');
 }

@@ -63,7 +63,7 @@ export class BlackstartPlatform implements DynamicPlatformPlugin {
     if (!config) return;
     let source: BlackstartSource;
     try {
-      source = await this.makeSource(config, coreLogger(this.log, false), this.api.user.storagePath());
+      source = await this.makeSource(config, coreLogger(this.log), this.api.user.storagePath());
     } catch (err) {
       this.log.error(`Blackstart could not start: ${(err as Error).message}`);
       return;
@@ -71,7 +71,7 @@ export class BlackstartPlatform implements DynamicPlatformPlugin {
     this.source = source;
     source.on('ups', (id) => this.ups.get(id)?.refresh());
     source.on('host', (id) => this.hosts.get(id)?.refresh());
-    source.on('sensors', (id) => this.hosts.get(id)?.refresh());
+    source.on('sensors', (id) => this.hosts.get(id)?.refreshTemperatures());
     source.on('vm', (host, guest) => this.guests.get(`${host}/${guest}`)?.refresh());
     source.on('online', (online) => {
       this.log[online ? 'info' : 'warn'](online ? 'Blackstart is online' : 'Blackstart is offline: its accessories show "not responding"');
@@ -124,6 +124,7 @@ export class BlackstartPlatform implements DynamicPlatformPlugin {
         const h = new HostAccessory(this.api.hap, accessory, d.id, source, { ...hostOptions(config, d.id), holdMs: config.holdMs, revertMs: config.revertMs }, this.log);
         this.hosts.set(d.id, h);
         h.refresh();
+        h.refreshTemperatures();
       } else {
         const u = new UpsAccessory(this.api.hap, accessory, d.id, source);
         this.ups.set(d.id, u);
@@ -144,7 +145,10 @@ export class BlackstartPlatform implements DynamicPlatformPlugin {
   }
 
   private refreshAll(): void {
-    for (const h of this.hosts.values()) h.refresh();
+    for (const h of this.hosts.values()) {
+      h.refresh();
+      h.refreshTemperatures();
+    }
     for (const u of this.ups.values()) u.refresh();
     for (const g of this.guests.values()) g.refresh();
   }

@@ -70,10 +70,10 @@ export class UpsAccessory {
 }
 
 /** A UPS that gives no charge reads 0 rather than a made-up figure. */
-export function batteryLevel(s: UpsState): number {
+function batteryLevel(s: UpsState): number {
   return Math.max(0, Math.min(100, Math.round(s.chargePct ?? 0)));
 }
 
-export function isCharging(s: UpsState): boolean {
+function isCharging(s: UpsState): boolean {
   return s.status === 'online' && s.chargePct !== null && s.chargePct < 100;
 }

@@ -2,10 +2,10 @@
  * `blackstart-host`: one message when a host's phase, power or reachability changes; msg.topic is the
  * phase (running, shutting_down, down, waking, unreachable).
  */
-import { BlackstartError, payloads, type HostState } from 'blackstart';
-import { linkToBlackstart } from './lib/link';
+import { payloads, type HostState } from 'blackstart';
+import { answerWithState, linkToBlackstart } from './lib/link';
 import type { NodeAPI, NodeDef, NodeMessage, RedNode } from './lib/red';
-import { statusOf } from './lib/status';
+import { statusOf, statusSetter } from './lib/status';
 
 function message(host: string, state: HostState, previous: HostState | undefined): NodeMessage {
   return { topic: state.phase, host, previous: previous?.phase ?? null, payload: payloads.hostPayload(state) };
@@ -21,6 +21,7 @@ export = function (RED: NodeAPI): void {
     RED.nodes.createNode(this, def);
     // Node-RED calls the constructor with `this` as the node; the callbacks below keep a name for it.
     const node = this as RedNode;
+    const show = statusSetter(node);
     const hostId = typeof def.host === 'string' ? def.host : '';
     let last: HostState | undefined;
 
@@ -29,7 +30,7 @@ export = function (RED: NodeAPI): void {
         last = source.host(hostId);
         const listener = (id: string, state: HostState): void => {
           if (id !== hostId) return;
-          node.status(statusOf(state.phase));
+          show(statusOf(state.phase));
           const previous = last;
           last = state;
           if (changed(previous, state)) node.send(message(hostId, state, previous));
@@ -39,21 +40,14 @@ export = function (RED: NodeAPI): void {
       },
       render(source) {
         const current = source.host(hostId);
-        node.status(current ? statusOf(current.phase) : statusOf('unknown'));
+        show(current ? statusOf(current.phase) : statusOf('unknown'));
       },
     });
 
     // Any input asks for the current state (msg.topic is then the phase, as for a change).
-    node.on('input', async (msg, send, done) => {
-      try {
-        const source = await link.source();
-        const state = source.host(hostId);
-        if (!state) throw new BlackstartError('NOT_FOUND', `no state for host "${hostId}" yet`);
-        send({ ...msg, ...message(hostId, state, state) });
-        done();
-      } catch (err) {
-        done(err as Error);
-      }
+    answerWithState(node, link, `no state for host "${hostId}" yet`, (source) => {
+      const state = source.host(hostId);
+      return state && message(hostId, state, state);
     });
   }
 

@@ -4,13 +4,11 @@
  * output 3: the result of a command. Input: `abort` or `simulate` (msg.payload or msg.action,
  * msg.args for simulate).
  */
-import { BlackstartError, payloads, toBlackstartError, type BlackstartEvent, type OutageState } from 'blackstart';
+import { BlackstartError, OUTAGE_ACTIONS, payloads, toBlackstartError, type BlackstartEvent, type OutageState } from 'blackstart';
 import { linkToBlackstart } from './lib/link';
-import { override, resultError } from './lib/msg';
+import { isOneOf, requestedAction, resultError } from './lib/msg';
 import type { NodeAPI, NodeDef, NodeMessage, RedNode } from './lib/red';
-import { statusOf } from './lib/status';
-
-const ACTIONS = ['abort', 'simulate'] as const;
+import { statusOf, statusSetter } from './lib/status';
 
 function stateMessage(state: OutageState): NodeMessage {
   return { topic: state.phase, payload: payloads.outagePayload(state) };
@@ -32,13 +30,14 @@ export = function (RED: NodeAPI): void {
     RED.nodes.createNode(this, def);
     // Node-RED calls the constructor with `this` as the node; the callbacks below keep a name for it.
     const node = this as RedNode;
+    const show = statusSetter(node);
     let last: string | undefined;
 
     const link = linkToBlackstart(RED, node, def.server, {
       attach(source) {
         last = changeKey(source.outage());
         const onOutage = (state: OutageState): void => {
-          node.status(statusOf(state.phase));
+          show(statusOf(state.phase));
           const key = changeKey(state);
           if (key === last) return;
           last = key;
@@ -54,16 +53,15 @@ export = function (RED: NodeAPI): void {
       },
       render(source) {
         const current = source.outage();
-        node.status(current ? statusOf(current.phase) : statusOf('unknown'));
+        show(current ? statusOf(current.phase) : statusOf('unknown'));
       },
     });
 
     node.on('input', async (msg, send, done) => {
-      const fromPayload = typeof msg.payload === 'string' ? msg.payload : '';
-      const action = override(msg, 'action', fromPayload || def.action);
+      const action = requestedAction(msg, def.action);
       try {
-        if (!(ACTIONS as readonly string[]).includes(action)) {
-          throw new BlackstartError('BAD_REQUEST', `unknown outage action "${action}": use ${ACTIONS.join(' or ')}`);
+        if (!isOneOf(OUTAGE_ACTIONS, action)) {
+          throw new BlackstartError('BAD_REQUEST', `unknown outage action "${action}": use ${OUTAGE_ACTIONS.join(' or ')}`);
         }
         const args = msg.args !== null && typeof msg.args === 'object' ? (msg.args as Record<string, unknown>) : undefined;
         const source = await link.source();

@@ -1,8 +1,8 @@
 /** `blackstart-sensors`: a host's IPMI sensor readings, one message per reading cycle. */
-import { BlackstartError, type SensorMap } from 'blackstart';
-import { linkToBlackstart } from './lib/link';
+import { type SensorMap } from 'blackstart';
+import { answerWithState, linkToBlackstart } from './lib/link';
 import type { NodeAPI, NodeDef, NodeMessage, RedNode } from './lib/red';
-import { statusOf } from './lib/status';
+import { statusOf, statusSetter } from './lib/status';
 
 function message(host: string, readings: SensorMap): NodeMessage {
   return { topic: host, host, payload: readings };
@@ -24,13 +24,14 @@ export = function (RED: NodeAPI): void {
     RED.nodes.createNode(this, def);
     // Node-RED calls the constructor with `this` as the node; the callbacks below keep a name for it.
     const node = this as RedNode;
+    const show = statusSetter(node);
     const hostId = typeof def.host === 'string' ? def.host : '';
 
     const link = linkToBlackstart(RED, node, def.server, {
       attach(source) {
         const listener = (id: string, readings: SensorMap): void => {
           if (id !== hostId) return;
-          node.status(dot(readings));
+          show(dot(readings));
           node.send(message(hostId, readings));
         };
         source.on('sensors', listener);
@@ -38,20 +39,13 @@ export = function (RED: NodeAPI): void {
       },
       render(source) {
         const current = readable(source.sensors(hostId));
-        node.status(current ? dot(current) : statusOf('unknown'));
+        show(current ? dot(current) : statusOf('unknown'));
       },
     });
 
-    node.on('input', async (msg, send, done) => {
-      try {
-        const source = await link.source();
-        const readings = readable(source.sensors(hostId));
-        if (!readings) throw new BlackstartError('NOT_FOUND', `no sensor readings for host "${hostId}" yet (does it have a BMC?)`);
-        send({ ...msg, ...message(hostId, readings) });
-        done();
-      } catch (err) {
-        done(err as Error);
-      }
+    answerWithState(node, link, `no sensor readings for host "${hostId}" yet (does it have a BMC?)`, (source) => {
+      const readings = readable(source.sensors(hostId));
+      return readings && message(hostId, readings);
     });
   }
 

@@ -2,11 +2,11 @@
  * `blackstart-ups`: one message per status change of a UPS, msg.topic naming the event
  * (on_battery, restored, low_battery, comm_lost, or the new status for the rest).
  */
-import { BlackstartError, isOnBattery, payloads, type BlackstartSource, type UpsState, type UpsStatus } from 'blackstart';
-import { linkToBlackstart } from './lib/link';
+import { isOnBattery, payloads, type BlackstartSource, type UpsState, type UpsStatus } from 'blackstart';
+import { answerWithState, linkToBlackstart } from './lib/link';
 import { seconds } from './lib/msg';
 import type { NodeAPI, NodeDef, NodeMessage, RedNode } from './lib/red';
-import { statusOf } from './lib/status';
+import { statusOf, statusSetter } from './lib/status';
 import { upsTopic } from './lib/ups-topic';
 
 function message(ups: string, topic: string, state: UpsState, previous: UpsStatus | undefined): NodeMessage {
@@ -22,6 +22,7 @@ export = function (RED: NodeAPI): void {
     RED.nodes.createNode(this, def);
     // Node-RED calls the constructor with `this` as the node; the callbacks below keep a name for it.
     const node = this as RedNode;
+    const show = statusSetter(node);
     const upsId = typeof def.ups === 'string' ? def.ups : '';
     // A short blip should not start a flow: on_battery waits this long, and its restored is not sent either.
     const holdMs = seconds(def.onBatteryS, 0) * 1000;
@@ -37,7 +38,7 @@ export = function (RED: NodeAPI): void {
 
     const onUps = (source: BlackstartSource, id: string, state: UpsState): void => {
       if (id !== upsId) return;
-      node.status(dot(state));
+      show(dot(state));
       const previous = last;
       if (state.status === previous) return;
       last = state.status;
@@ -77,21 +78,14 @@ export = function (RED: NodeAPI): void {
       },
       render(source) {
         const current = source.ups(upsId);
-        node.status(current ? dot(current) : statusOf('unknown'));
+        show(current ? dot(current) : statusOf('unknown'));
       },
     });
 
     // Any input asks for the current state, as msg.topic "state".
-    node.on('input', async (msg, send, done) => {
-      try {
-        const source = await link.source();
-        const state = source.ups(upsId);
-        if (!state) throw new BlackstartError('NOT_FOUND', `no state for UPS "${upsId}" yet`);
-        send({ ...msg, ...message(upsId, 'state', state, last) });
-        done();
-      } catch (err) {
-        done(err as Error);
-      }
+    answerWithState(node, link, `no state for UPS "${upsId}" yet`, (source) => {
+      const state = source.ups(upsId);
+      return state && message(upsId, 'state', state, last);
     });
     node.on('close', (_removed, done) => {
       cancelHold();

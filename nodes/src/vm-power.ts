@@ -4,41 +4,27 @@
  * settings; msg.topic comes out as `<host>/<guest>`. A failed action goes to Catch nodes with the
  * message (msg.payload is the result there too) instead of the output, as for `blackstart-power`.
  */
-import { BlackstartError, VM_ACTIONS, type VmAction } from 'blackstart';
-import { actionRunner, guarded } from './lib/action';
-import { linkToBlackstart } from './lib/link';
-import { override } from './lib/msg';
+import { BlackstartError, VM_ACTIONS } from 'blackstart';
+import { actionNode, guarded } from './lib/action';
+import { isOneOf, override, requestedAction } from './lib/msg';
 import type { NodeAPI, NodeDef, RedNode } from './lib/red';
-import { statusOf } from './lib/status';
-
-function isVmAction(a: string): a is VmAction {
-  return (VM_ACTIONS as readonly string[]).includes(a);
-}
 
 export = function (RED: NodeAPI): void {
   function BlackstartVmPower(this: RedNode, def: NodeDef): void {
     RED.nodes.createNode(this, def);
     // Node-RED calls the constructor with `this` as the node; the callbacks below keep a name for it.
     const node = this as RedNode;
-
-    const link = linkToBlackstart(RED, node, def.server, {
-      attach: () => () => undefined,
-      render: () => node.status(statusOf('ready')),
-    });
-
-    const run = actionRunner(node, () => link.source());
+    const run = actionNode(RED, node, def.server);
 
     node.on('input', (msg, send, done) =>
       guarded(node, done, async () => {
         const host = override(msg, 'host', def.host);
         const guest = override(msg, 'guest', def.guest);
-        // An inject or dashboard button sends the action as a string payload; msg.action still wins, as on the outage node.
-        const fromPayload = typeof msg.payload === 'string' ? msg.payload : '';
-        const action = override(msg, 'action', fromPayload || def.action);
+        const action = requestedAction(msg, def.action);
         const where = `"${host}/${guest}"`;
         if (!host) throw new BlackstartError('BAD_REQUEST', 'no host: set one on the node or in msg.host');
         if (!guest) throw new BlackstartError('BAD_REQUEST', `no guest on host "${host}": set one on the node or in msg.guest`);
-        if (!isVmAction(action)) {
+        if (!isOneOf(VM_ACTIONS, action)) {
           throw new BlackstartError('BAD_REQUEST', `unknown guest action "${action}" for ${where}: use one of ${VM_ACTIONS.join(', ')}`);
         }
         const label = `${action} ${host}/${guest}`;

@@ -3,10 +3,10 @@
  * state (running, paused, stopping, off, saved, unknown). Actions on a guest are `blackstart-vm-power`'s,
  * as a host's are `blackstart-power`'s.
  */
-import { BlackstartError, payloads, type BlackstartSource, type VmState } from 'blackstart';
-import { linkToBlackstart } from './lib/link';
+import { payloads, type BlackstartSource, type VmState } from 'blackstart';
+import { answerWithState, linkToBlackstart } from './lib/link';
 import type { NodeAPI, NodeDef, NodeMessage, RedNode } from './lib/red';
-import { statusOf, vmStatusKey } from './lib/status';
+import { statusOf, vmStatusKey, statusSetter } from './lib/status';
 
 function message(source: BlackstartSource, host: string, guest: string, state: VmState, previous: VmState | undefined): NodeMessage {
   // The payload names the guest as its hypervisor does, as on MQTT; a guest the source does not list yet keeps its id.
@@ -19,6 +19,7 @@ export = function (RED: NodeAPI): void {
     RED.nodes.createNode(this, def);
     // Node-RED calls the constructor with `this` as the node; the callbacks below keep a name for it.
     const node = this as RedNode;
+    const show = statusSetter(node);
     const hostId = typeof def.host === 'string' ? def.host.trim() : '';
     const guestId = typeof def.guest === 'string' ? def.guest.trim() : '';
     let last: VmState | undefined;
@@ -28,7 +29,7 @@ export = function (RED: NodeAPI): void {
         last = source.vm(hostId, guestId);
         const listener = (host: string, guest: string, state: VmState): void => {
           if (host !== hostId || guest !== guestId) return;
-          node.status(statusOf(vmStatusKey(state.state)));
+          show(statusOf(vmStatusKey(state.state)));
           const previous = last;
           last = state;
           // An error text alone changing (a retried read) is not news to a flow; it rides in the payload of the next change.
@@ -39,21 +40,14 @@ export = function (RED: NodeAPI): void {
       },
       render(source) {
         const current = source.vm(hostId, guestId);
-        node.status(current ? statusOf(vmStatusKey(current.state)) : statusOf('unknown'));
+        show(current ? statusOf(vmStatusKey(current.state)) : statusOf('unknown'));
       },
     });
 
     // Any input asks for the current state (msg.topic is then the state, as for a change), as the host node does.
-    node.on('input', async (msg, send, done) => {
-      try {
-        const source = await link.source();
-        const state = source.vm(hostId, guestId);
-        if (!state) throw new BlackstartError('NOT_FOUND', `no state for guest "${guestId}" on host "${hostId}" yet`);
-        send({ ...msg, ...message(source, hostId, guestId, state, state) });
-        done();
-      } catch (err) {
-        done(err as Error);
-      }
+    answerWithState(node, link, `no state for guest "${guestId}" on host "${hostId}" yet`, (source) => {
+      const state = source.vm(hostId, guestId);
+      return state && message(source, hostId, guestId, state, state);
     });
   }
 

@@ -6,7 +6,7 @@ import { BlackstartError, LIMITED_BROADCAST, parsePassword, WolSender } from 'bl
 import { guarded } from './lib/action';
 import { override, seconds } from './lib/msg';
 import type { NodeAPI, NodeDef, RedNode } from './lib/red';
-import { statusOf } from './lib/status';
+import { statusOf, statusSetter } from './lib/status';
 
 export = function (RED: NodeAPI): void {
   const sender = new WolSender();
@@ -15,7 +15,8 @@ export = function (RED: NodeAPI): void {
     RED.nodes.createNode(this, def);
     // Node-RED calls the constructor with `this` as the node; the callbacks below keep a name for it.
     const node = this as RedNode;
-    node.status({});
+    const show = statusSetter(node);
+    show({});
 
     node.on('input', (msg, send, done) =>
       guarded(node, done, async () => {
@@ -35,7 +36,7 @@ export = function (RED: NodeAPI): void {
           spacingMs: 100,
           ...(password ? { password } : {}),
         });
-        node.status(statusOf('sent', `${report.mac} → ${report.address}:${report.port}`));
+        show(statusOf('sent', `${report.mac} → ${report.address}:${report.port}`));
         msg.payload = report;
         send(msg);
         done();

@@ -4,8 +4,8 @@
  */
 import { BlackstartError, toBlackstartError, type BlackstartSource } from 'blackstart';
 import { isConfigNode } from './config-node';
-import type { NodeAPI, RedNode } from './red';
-import { statusOf } from './status';
+import type { NodeAPI, NodeMessage, RedNode } from './red';
+import { statusOf, statusSetter } from './status';
 
 export interface LinkHooks {
   /** Subscribes to the source; returns what undoes it. */
@@ -20,23 +20,24 @@ export interface Link {
 }
 
 export function linkToBlackstart(RED: NodeAPI, node: RedNode, serverId: unknown, hooks: LinkHooks): Link {
+  const show = statusSetter(node);
   const config = typeof serverId === 'string' && serverId ? RED.nodes.getNode(serverId) : null;
   if (!isConfigNode(config)) {
     const err = new BlackstartError('CONFIG', 'no Blackstart server is configured for this node');
-    node.status(statusOf('error', 'no server'));
+    show(statusOf('error', 'no server'));
     node.error(err.message);
     const failed = Promise.reject(err);
     failed.catch(() => undefined);
     return { source: () => failed };
   }
-  node.status(statusOf('connecting'));
+  show(statusOf('connecting'));
   let closed = false;
   let detach: (() => void) | undefined;
   const ready = config.source();
   ready.then(
     (source) => {
       if (closed) return;
-      const onOnline = (online: boolean): void => (online ? hooks.render(source) : node.status(statusOf('offline')));
+      const onOnline = (online: boolean): void => (online ? hooks.render(source) : show(statusOf('offline')));
       const undo = hooks.attach(source);
       source.on('online', onOnline);
       detach = () => {
@@ -47,7 +48,7 @@ export function linkToBlackstart(RED: NodeAPI, node: RedNode, serverId: unknown,
     },
     (err: unknown) => {
       const e = toBlackstartError(err);
-      node.status(statusOf('error', e.code));
+      show(statusOf('error', e.code));
       node.error(`Blackstart did not start: ${e.message}`);
     },
   );
@@ -57,4 +58,22 @@ export function linkToBlackstart(RED: NodeAPI, node: RedNode, serverId: unknown,
     done();
   });
   return { source: () => ready };
+}
+
+/**
+ * The input handler of the state nodes: any input gets the current state as `read` gives it, merged
+ * over the message; no state yet is a NOT_FOUND (`missing` says what is missing). Errors go to Catch
+ * nodes as BlackstartErrors, as an action node's do, but leave the dot alone: it shows the state, not this request.
+ */
+export function answerWithState(node: RedNode, link: Link, missing: string, read: (source: BlackstartSource) => NodeMessage | undefined): void {
+  node.on('input', async (msg, send, done) => {
+    try {
+      const current = read(await link.source());
+      if (!current) throw new BlackstartError('NOT_FOUND', missing);
+      send({ ...msg, ...current });
+      done();
+    } catch (err) {
+      done(toBlackstartError(err));
+    }
+  });
 }

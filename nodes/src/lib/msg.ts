@@ -9,6 +9,17 @@ export function override(msg: NodeMessage, key: string, setting: unknown): strin
   return typeof setting === 'string' ? setting.trim() : '';
 }
 
+/** Whether `value` is one of `list`: the type guard for the core's action lists. */
+export function isOneOf<T extends string>(list: readonly T[], value: string): value is T {
+  return (list as readonly string[]).includes(value);
+}
+
+/** The action asked for: msg.action, else a string payload (what an inject or dashboard button sends), else the setting. */
+export function requestedAction(msg: NodeMessage, setting: unknown): string {
+  const fromPayload = typeof msg.payload === 'string' ? msg.payload : '';
+  return override(msg, 'action', fromPayload || setting);
+}
+
 /** A failed result as the error that goes with the message to a Catch node. */
 export function resultError(result: CommandResult, what: string): BlackstartError {
   const code = result.error?.code ?? 'INTERNAL';

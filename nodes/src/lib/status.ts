@@ -1,6 +1,6 @@
 /** Every status dot the nodes show comes from this one table, so a colour means the same on every node. */
 import type { VmPower } from 'blackstart';
-import type { NodeStatus } from './red';
+import type { NodeStatus, RedNode } from './red';
 
 const TABLE = {
   // the link to Blackstart
@@ -60,4 +60,31 @@ const VM_KEYS: Record<VmPower, StatusKey> = {
 /** The table's key for a guest state. */
 export function vmStatusKey(state: VmPower): StatusKey {
   return VM_KEYS[state];
+}
+
+type Shown = NodeStatus | Record<string, never>;
+
+// One per node, shared by the node's own code and the link and action helpers, so "last" is what the editor shows.
+const setters = new WeakMap<RedNode, (status: Shown) => void>();
+
+/**
+ * The node's status setter: hub events (a host's latency on every probe) mostly repeat the dot already
+ * shown, and each node.status call is a message to every open editor, so an identical one is skipped.
+ */
+export function statusSetter(node: RedNode): (status: Shown) => void {
+  let setter = setters.get(node);
+  if (!setter) {
+    let last: Shown | undefined;
+    setter = (status) => {
+      if (last && same(last, status)) return;
+      last = status;
+      node.status(status);
+    };
+    setters.set(node, setter);
+  }
+  return setter;
+}
+
+function same(a: NodeStatus, b: NodeStatus): boolean {
+  return a.fill === b.fill && a.shape === b.shape && a.text === b.text;
 }

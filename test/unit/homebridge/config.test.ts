@@ -32,7 +32,7 @@ describe('plugin config', () => {
     expect(bad({ config_file: 'x.yaml', hosts: [{ id: 'Big NAS' }] })).toThrow(/hosts\[0\].id/);
     expect(bad({ config_file: 'x.yaml', hold_s: 0 })).toThrow(/hold_s must be a number >= 1/);
     expect(bad({ config_file: 'x.yaml', guests: [{ id: 'db' }] })).toThrow(/guests\[0\].id must be <host>\/<guest>/);
-    expect(bad({ config_file: 'x.yaml', guests: [{ id: 'hv1/db', stop: 'start' }] })).toThrow(/guests\[0\].stop must be one of shutdown, save, off, not "start"/);
+    expect(bad({ config_file: 'x.yaml', guests: [{ id: 'hv1/db', stop: 'start' }] })).toThrow(/guests\[0\].stop must be one of save, shutdown, off, not "start"/);
     expect(bad({ config_file: 'x.yaml', guests: [{ id: 'hv1/db' }, { id: 'hv1/db' }] })).toThrow(/guests\[1\]: "hv1\/db" is listed twice/);
   });
 });

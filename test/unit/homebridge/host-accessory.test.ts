@@ -1,3 +1,4 @@
+import type { CommandResult } from '../../../src/index';
 import { HostAccessory, hostIsOn } from '../../../homebridge/src/host-accessory';
 import { TargetHold } from '../../../homebridge/src/hold';
 import { FakeSource, fakeLog, hap, newAccessory } from '../../helpers/homebridge-fakes';
@@ -7,15 +8,15 @@ const flush = () => new Promise((r) => setImmediate(r));
 const made: HostAccessory[] = [];
 afterEach(() => made.splice(0).forEach((h) => h.dispose()));
 
-function setup(opts: { allowShutdown?: boolean; temperatures?: boolean; holdMs?: number } = {}) {
+function setup(opts: { allowShutdown?: boolean; temperatures?: boolean; holdMs?: number; answerWithinMs?: number } = {}) {
   const source = new FakeSource();
   source.setHost('nas', { phase: 'down', reachable: false });
   const log = fakeLog();
   const acc = newAccessory('NAS', 'blackstart:host:nas');
-  const host = new HostAccessory(hap, acc, 'nas', source, { allowShutdown: opts.allowShutdown ?? false, temperatures: opts.temperatures ?? false, holdMs: opts.holdMs ?? 60_000, revertMs: 20 }, log);
+  const host = new HostAccessory(hap, acc, 'nas', source, { allowShutdown: opts.allowShutdown ?? false, temperatures: opts.temperatures ?? false, holdMs: opts.holdMs ?? 60_000, revertMs: 20, answerWithinMs: opts.answerWithinMs ?? 2000 }, log);
   made.push(host);
   source.on('host', () => host.refresh());
-  source.on('sensors', () => host.refresh());
+  source.on('sensors', () => host.refreshTemperatures());
   const on = host.switch.getCharacteristic(Characteristic.On);
   return { source, log, acc, host, on };
 }
@@ -55,13 +56,29 @@ describe('host switch', () => {
     expect(source.calls.map((c) => c.action)).toEqual(['wake', 'power_on']);
   });
 
-  it('a failed wake releases the hold and shows the truth again', async () => {
+  it('a wake that fails at once is a HAP error, releases the hold and shows the truth again', async () => {
     const { source, on, log } = setup();
     source.answer = (_h, action) => ({ id: 'x', action, ok: false, error: { code: 'UNREACHABLE', message: 'no route' }, tookMs: 0 });
-    await on.handleSetRequest(true);
+    await expect(on.handleSetRequest(true)).rejects.toBe(HAPStatus.SERVICE_COMMUNICATION_FAILURE);
     await flush();
     expect(on.value).toBe(false);
     expect(log.lines.some((l) => l.startsWith('error') && l.includes('UNREACHABLE'))).toBe(true);
+  });
+
+  it('a wake still running when HomeKit wants its answer is accepted; its later failure puts the real state back', async () => {
+    const { source, on, log } = setup({ answerWithinMs: 0 });
+    let answer: (r: CommandResult) => void = () => undefined;
+    source.execute = (host, action) => {
+      source.calls.push({ host, action });
+      return new Promise((resolve) => (answer = resolve));
+    };
+    await on.handleSetRequest(true);
+    expect(on.value).toBe(true);
+    answer({ id: 'x', action: 'wake', ok: false, error: { code: 'TIMEOUT', message: 'nas did not answer within 5m' }, tookMs: 0 });
+    await flush();
+    await flush();
+    expect(on.value).toBe(false);
+    expect(log.lines).toContain('error NAS: wake on "nas" failed: TIMEOUT nas did not answer within 5m');
   });
 
   it('without allow_shutdown, off sends nothing and the switch flips back on', async () => {
@@ -117,6 +134,7 @@ describe('TargetHold', () => {
     expect(h.shown(false)).toBe(false);
     h.hold(true, 100);
     expect(h.shown(true)).toBe(true);
-    expect(h.holding).toBe(false);
+    // Reaching the target ended the hold: the actual state shows again though the time is not up.
+    expect(h.shown(false)).toBe(false);
   });
 });

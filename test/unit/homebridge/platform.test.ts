@@ -115,6 +115,26 @@ describe('Blackstart platform', () => {
     await platform.stop();
   });
 
+  it('a host event updates only the switch, a sensors event only the temperatures', async () => {
+    const source = labSource();
+    source.setSensors('nas', { 'CPU Temp': { value: 41, unit: 'degrees C', status: 'ok' } });
+    const { registered, platform } = await launch({ config_file: 'lab.yaml', hosts: [{ id: 'nas', temperatures: true }] }, source);
+    const nas = registered.find((a) => a.UUID === hap.uuid.generate('blackstart:host:nas'))!;
+    const temp = nas.getServiceById(Service.TemperatureSensor, 'temp:CPU Temp')!.getCharacteristic(Characteristic.CurrentTemperature);
+    const on = nas.getService(Service.Switch)!.getCharacteristic(Characteristic.On);
+    expect(temp.value).toBe(41);
+    const tempUpdates = jest.spyOn(temp, 'updateValue');
+    const switchUpdates = jest.spyOn(on, 'updateValue');
+    source.setHost('nas', { latencyMs: 3 }); // a probe: same phase, new latency
+    expect(tempUpdates).not.toHaveBeenCalled();
+    expect(switchUpdates).toHaveBeenCalledTimes(1);
+    source.setSensors('nas', { 'CPU Temp': { value: 43, unit: 'degrees C', status: 'ok' } });
+    expect(tempUpdates).toHaveBeenCalledWith(43);
+    expect(switchUpdates).toHaveBeenCalledTimes(1);
+    expect(temp.value).toBe(43);
+    await platform.stop();
+  });
+
   it('a bad plugin config is logged and starts nothing', async () => {
     const { registered, log } = await launch({ mode: 'remote', mqtt: { url: 'http://x' } }, labSource());
     expect(registered).toEqual([]);

@@ -1,4 +1,5 @@
 /** blackstart-host in process: one message per phase change, msg.topic the phase, the current state on input. */
+import type { BlackstartSource } from '../../../src/source/source';
 import { ALL_NODES, collect, errors, helper, inProcess, initHelper, statuses, until, writeLab } from './lab';
 
 describe('blackstart-host', () => {
@@ -33,13 +34,32 @@ describe('blackstart-host', () => {
     expect(now).toMatchObject({ topic: 'running', host: 'nas', payload: { phase: 'running' } });
   });
 
+  it('does not set the same dot again when a probe only moves the latency', async () => {
+    const lab = await writeLab();
+    await helper.load(ALL_NODES, [inProcess(lab.file), { id: 'h', type: 'blackstart-host', server: 'cfg', host: 'nas', wires: [] }]);
+    const calls = statuses(helper.getNode('h'));
+    const source = await (helper.getNode('cfg') as unknown as { source(): Promise<BlackstartSource> }).source();
+    await until('online', () => source.online);
+    const state = source.host('nas')!;
+    const tick = () => new Promise((r) => setImmediate(r)); // the helper reports a call on the next tick
+    await tick();
+    const shown = calls.length;
+    for (let i = 1; i <= 3; i++) source.emit('host', 'nas', { ...state, phase: 'waking', latencyMs: i });
+    await tick();
+    expect(calls.slice(shown)).toEqual([{ fill: 'blue', shape: 'ring', text: 'waking' }]);
+  });
+
   it('reports an unknown host on input as an error with the message', async () => {
     const lab = await writeLab();
     await helper.load(ALL_NODES, [inProcess(lab.file), { id: 'h', type: 'blackstart-host', server: 'cfg', host: 'ghost', wires: [] }]);
     const errs = errors(helper.getNode('h'));
+    const dots = statuses(helper.getNode('h'));
     helper.getNode('h').receive({ payload: 1, tag: 't' });
     await until('error', () => errs[0]);
     expect(String(errs[0]!.err)).toMatch(/no state for host "ghost"/);
+    expect(errs[0]!.err).toMatchObject({ name: 'BlackstartError', code: 'NOT_FOUND' });
     expect(errs[0]!.msg).toMatchObject({ tag: 't' });
+    // A state node's dot shows the state, not a failed request.
+    expect(dots.filter((d) => d.fill === 'red' && d.shape === 'dot')).toEqual([]);
   });
 });

@@ -1,6 +1,7 @@
 /** The one status table: every state a node can show has a dot, and the dots are ones Node-RED draws. */
 import { HOST_PHASES, OUTAGE_PHASES, UPS_STATUSES, VM_STATES } from '../../../src/core/state';
-import { STATUS_KEYS, statusOf, vmStatusKey } from '../../../nodes/src/lib/status';
+import { STATUS_KEYS, statusOf, statusSetter, vmStatusKey } from '../../../nodes/src/lib/status';
+import type { RedNode } from '../../../nodes/src/lib/red';
 
 describe('status table', () => {
   it('has an entry for every UPS status, host phase and outage phase', () => {
@@ -22,5 +23,22 @@ describe('status table', () => {
     // A guest's unknown is a hypervisor not read, not the grey "no state yet" of a node that has heard nothing.
     expect(statusOf(vmStatusKey('unknown'))).not.toEqual(statusOf('unknown'));
     expect(statusOf(vmStatusKey('stopping')).shape).toBe(statusOf('shutting_down').shape);
+  });
+
+  it('a node\'s setter skips a status identical to the last one set, whoever set it', () => {
+    const shown: unknown[] = [];
+    const node = { status: (s: unknown) => shown.push(s) } as unknown as RedNode;
+    const show = statusSetter(node);
+    show(statusOf('running'));
+    show(statusOf('running'));
+    show({ ...statusOf('running') });
+    expect(shown).toEqual([statusOf('running')]);
+    show(statusOf('running', 'detail'));
+    // The link and action helpers get the same setter, so the node's own "last" stays right after theirs.
+    statusSetter(node)(statusOf('offline'));
+    show(statusOf('offline'));
+    show(statusOf('running'));
+    expect(shown).toEqual([statusOf('running'), statusOf('running', 'detail'), statusOf('offline'), statusOf('running')]);
+    expect(statusSetter(node)).toBe(show);
   });
 });
