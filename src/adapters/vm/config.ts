@@ -123,5 +123,6 @@ export type VmGuestConfig = VmsConfig['guests'][string];
 export type LibvirtConfig = z.output<typeof libvirtSchema>;
 export type XenConfig = z.output<typeof xenSchema>;
 export type HypervConfig = z.output<typeof hypervSchema>;
+export type VmStopAction = (typeof VM_STOP_ACTIONS)[number];
 /** Used when a guest gives no `stop_takes` and nothing has been measured yet. */
 export const DEFAULT_VM_STOP_TAKES_MS = 30_000;
