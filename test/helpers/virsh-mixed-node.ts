@@ -13,7 +13,7 @@ export const MIXED_NODE_GUESTS: readonly GuestListing[] = [
   { name: 'web server', state: 'running' },
   { name: 'cache', state: 'paused' },
   { name: "O'Brien #1", state: 'stopping' },
-  { name: 'crashy', state: 'off' },
+  { name: 'crashy', state: 'off', crashed: true },
   { name: 'sleepy', state: 'paused' },
   { name: 'idle one', state: 'running' },
   { name: 'archive', state: 'saved' },

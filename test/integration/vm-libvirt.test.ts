@@ -91,10 +91,13 @@ suite('libvirt driver on the test driver', () => {
   });
 
   it('starts a guest kept after a crash by destroying it first, and leaves running guests alone', async () => {
-    // Plain `virsh start` of the crashed guest answers "Domain is already active" (virsh 9.0).
     const hv = local(MIXED_NODE_URI);
     try {
-      await hv.start({ name: 'crashy' });
+      // Without the listing's word, `virsh start` of the crashed guest answers "Domain is already active" (virsh 9.0).
+      expect((await rejection(hv.start({ name: 'crashy' }))).message).toContain('Domain is already active');
+      const crashy = (await hv.list()).find((g) => g.name === 'crashy');
+      expect(crashy).toEqual({ name: 'crashy', state: 'off', crashed: true });
+      await hv.start({ name: 'crashy', crashed: true });
       // A running guest is never destroyed: virsh's own refusal comes back.
       const running = await rejection(hv.start({ name: 'web server' }));
       expect(running.message).toContain('Domain is already active');

@@ -9,6 +9,8 @@ export interface GuestListing {
   /** The guest's name on the hypervisor. */
   name: string;
   state: VmPower;
+  /** Kept after a crash (libvirt `crashed`, xl's `c`): reads off, but still holds its name. */
+  crashed?: true;
 }
 
 /** What a driver needs to know of one guest, beyond its name. */
@@ -17,6 +19,8 @@ export interface GuestSpec {
   name: string;
   /** Xen: the domain's config file, for `xl create` when there is no saved image to restore. */
   config?: string;
+  /** As the last listing said: a start destroys the remains first, or the name stays taken. */
+  crashed?: true;
 }
 
 export interface Hypervisor {

@@ -77,16 +77,9 @@ export class LibvirtHypervisor implements Hypervisor {
     return this.#domain('destroy', guest);
   }
 
-  /**
-   * A guest kept after a crash (`on_crash` preserve) is still active, and `virsh start` answers
-   * "Domain is already active": it is destroyed first. Only the `crashed` state is, never one
-   * that runs.
-   */
+  /** A guest kept after a crash is still active: `virsh start` would answer "Domain is already active". */
   async start(guest: GuestSpec): Promise<void> {
-    const ask = at(this.#where, () => virshDomainCommand('domstate', guest.name));
-    const reply = await this.#exec(ask);
-    if (reply.errors.length > 0) throw virshError(this.#where, 'domstate', guest.name, reply.errors);
-    if (reply.lines[0]?.trim() === 'crashed') {
+    if (guest.crashed) {
       this.#log.warn({ guest: guest.name }, 'guest kept after a crash: destroying it before starting it');
       await this.#domain('destroy', guest);
     }

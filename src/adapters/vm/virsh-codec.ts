@@ -34,7 +34,7 @@ export function virshQuote(name: string, what = 'guest name'): string {
  * `--domain` is spelled out because virsh reads a quoted word that starts with `--` as an option
  * (`start '--all'` fails), but takes the word after `--domain` as its value whatever it looks like.
  */
-export function virshDomainCommand(verb: 'shutdown' | 'managedsave' | 'destroy' | 'start' | 'domstate', name: string): string {
+export function virshDomainCommand(verb: 'shutdown' | 'managedsave' | 'destroy' | 'start', name: string): string {
   return `${verb} --domain ${virshQuote(name)}`;
 }
 
@@ -136,7 +136,7 @@ export function parseVirshList(lines: readonly string[]): GuestListing[] {
       state = 'unknown';
     }
     if (name === '') throw new BlackstartError('PROTOCOL', `virsh list row ${i + 1}: no name in ${JSON.stringify(raw.slice(0, 200))}`);
-    guests.push({ name, state });
+    guests.push({ name, state, ...(known?.[1]?.toLowerCase() === 'crashed' ? { crashed: true as const } : {}) });
   }
   return guests;
 }

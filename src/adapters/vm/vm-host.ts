@@ -25,6 +25,8 @@ export class VmHost implements VmAdapter {
   private polling: Promise<void> | undefined;
   /** Why a guest reads unknown: the hypervisor is away, or has no such guest. */
   private readonly unreadable = new Map<string, BlackstartError>();
+  /** Guests the last listing showed kept after a crash: their start clears the remains first. */
+  private readonly crashed = new Set<string>();
 
   constructor(
     readonly hostId: string,
@@ -64,7 +66,6 @@ export class VmHost implements VmAdapter {
     const ctx = this.ctx;
     if (!ctx) throw new BlackstartError('UNREACHABLE', `${this.name} is not started`);
     const g = this.guest(guest);
-    const spec = specOf(guest, g);
     const started = ctx.clock.now();
     this.busy++;
     try {
@@ -75,7 +76,7 @@ export class VmHost implements VmAdapter {
       switch (request.action) {
         case 'start':
           if (isVmUp(now)) return { already: now };
-          await this.hv.start(spec);
+          await this.hv.start({ ...specOf(guest, g), ...(this.crashed.has(guest) ? { crashed: true as const } : {}) });
           return await this.until(guest, (s) => s === 'running', g.startWithin, 'running', started);
         case 'shutdown':
         case 'save':
@@ -85,7 +86,7 @@ export class VmHost implements VmAdapter {
             throw new BlackstartError('REFUSED', `${this.hostId}/${guest} is ${now}: only a running or paused guest can be saved`);
           }
           ctx.update(guest, { state: 'stopping', lastError: null });
-          await this.hv[request.action](spec);
+          await this.hv[request.action](specOf(guest, g));
           const want = request.action === 'save' ? (s: VmPower) => s === 'saved' : isVmDown;
           return await this.until(guest, want, g.stopWithin - (ctx.clock.now() - started), request.action === 'save' ? 'saved' : 'off', started);
         }
@@ -129,10 +130,13 @@ export class VmHost implements VmAdapter {
     const ctx = this.ctx;
     if (!ctx) return;
     try {
-      const listed = new Map((await this.hv.list()).map((l) => [l.name, l.state]));
+      const listed = new Map((await this.hv.list()).map((l) => [l.name, l]));
       for (const [id, g] of Object.entries(this.cfg.guests)) {
         const name = g.name ?? id;
-        const state = listed.get(name) ?? (this.hv.listsAll ? undefined : 'off');
+        const entry = listed.get(name);
+        const state = entry?.state ?? (this.hv.listsAll ? undefined : 'off');
+        if (entry?.crashed) this.crashed.add(id);
+        else this.crashed.delete(id);
         if (state !== undefined) {
           this.unreadable.delete(id);
           ctx.update(id, { state, lastError: null });

@@ -67,28 +67,23 @@ export function xlSaveCommand(cfg: XlCfg, guest: GuestSpec): string {
   return `mkdir -p ${shQuote(cfg.saveDir, 'save_dir')} && ${program(cfg.xl)} save ${shQuote(guest.name)} ${shQuote(image)}`;
 }
 
-/** An `xl list` row whose fifth flag (of r b p s c d) is `c`, followed by the Time(s) column. */
-export const CRASHED_ROW = '[[:space:]][-r][-b][-p][-s]c[-d][[:space:]]+[0-9.]+$';
-
 /**
  * Restores the saved image when there is one and removes it once the guest runs from it (a stale
  * image restored later would roll the guest back); otherwise creates the guest from its config.
  * Without a config the else branch says so and exits NOTHING_TO_START.
  *
  * A domain kept after a crash (`on_crash="preserve"`) still holds the name, so restore or create
- * would fail with "domain already exists": it is destroyed first, but only when `xl list` shows
- * its crashed flag, never a domain that runs.
+ * would fail with "domain already exists": when the listing said so, it is destroyed first.
  */
 export function xlStartCommand(cfg: XlCfg, guest: GuestSpec): string {
   const image = shQuote(savePath(cfg, guest.name));
   const xl = program(cfg.xl);
-  const name = shQuote(guest.name);
-  const clearCrashed = `if ${xl} list ${name} 2>/dev/null | grep -Eq ${shQuote(CRASHED_ROW)}; then ${xl} destroy ${name} || exit $?; fi`;
+  const clear = guest.crashed ? `${xl} destroy ${shQuote(guest.name)} || exit $?; ` : '';
   const otherwise =
     guest.config !== undefined
-      ? `${clearCrashed}; ${xl} create ${shQuote(guest.config, 'config file')}`
+      ? `${clear}${xl} create ${shQuote(guest.config, 'config file')}`
       : `echo ${shQuote(`no saved image ${savePath(cfg, guest.name)} and no config file to create the guest from`)} >&2; exit ${NOTHING_TO_START}`;
-  return `if [ -e ${image} ]; then ${clearCrashed}; ${xl} restore ${image} && rm -f ${image}; else ${otherwise}; fi`;
+  return `if [ -e ${image} ]; then ${clear}${xl} restore ${image} && rm -f ${image}; else ${otherwise}; fi`;
 }
 
 /**
@@ -127,7 +122,8 @@ export function parseXlList(stdout: string): GuestListing[] {
     // dom0 is the hypervisor itself, never a guest to stop.
     if (id === '0' || name === 'Domain-0') continue;
     listed.add(name);
-    guests.push({ name, state: xlState(m[5] as string) });
+    const flags = m[5] as string;
+    guests.push({ name, state: xlState(flags), ...(flags[4] === 'c' ? { crashed: true as const } : {}) });
   }
   for (const file of files) {
     if (!file.endsWith('.save') || file === '.save') continue;

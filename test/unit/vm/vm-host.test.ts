@@ -3,7 +3,7 @@
  * test answers by hand: the hub starts without waiting for a hypervisor that has not answered.
  */
 import { vmsSchema } from '../../../src/adapters/vm/config';
-import type { GuestListing, Hypervisor } from '../../../src/adapters/vm/hypervisor';
+import type { GuestListing, GuestSpec, Hypervisor } from '../../../src/adapters/vm/hypervisor';
 import { VmHost } from '../../../src/adapters/vm/vm-host';
 import { FakeClock } from '../../../src/core/clock';
 import { BlackstartError } from '../../../src/core/errors';
@@ -12,6 +12,7 @@ import { Hub } from '../../../src/core/hub';
 /** A hypervisor whose every list() waits until the test answers it. */
 function handHypervisor() {
   const waiting: { resolve: (l: GuestListing[]) => void; reject: (e: Error) => void }[] = [];
+  const started: GuestSpec[] = [];
   const hv: Hypervisor = {
     listsAll: true,
     describe: () => 'hand-held hypervisor',
@@ -19,10 +20,12 @@ function handHypervisor() {
     shutdown: async () => undefined,
     save: async () => undefined,
     off: async () => undefined,
-    start: async () => undefined,
+    start: async (g) => {
+      started.push(g);
+    },
     close: async () => undefined,
   };
-  return { hv, waiting };
+  return { hv, waiting, started };
 }
 
 async function setup() {
@@ -30,9 +33,9 @@ async function setup() {
   const hub = new Hub({ clock });
   hub.addHost('hv1');
   hub.addVm('hv1', 'web');
-  const { hv, waiting } = handHypervisor();
+  const { hv, waiting, started } = handHypervisor();
   hub.attachVm(new VmHost('hv1', vmsSchema.parse({ simulated: {}, poll_every: '10s', guests: { web: { simulated: {} } } }), hv));
-  return { clock, hub, waiting };
+  return { clock, hub, waiting, started };
 }
 
 describe('VM adapter start and polling', () => {
@@ -64,5 +67,23 @@ describe('VM adapter start and polling', () => {
     await hub.stop();
     await clock.advance(60_000);
     expect(waiting).toHaveLength(2);
+  });
+
+  it('tells the driver a guest was kept after a crash, as the listing just before the start said', async () => {
+    const { hub, waiting, started } = await setup();
+    await hub.start();
+    waiting[0]?.resolve([{ name: 'web', state: 'off', crashed: true }]);
+    await new Promise((r) => setImmediate(r));
+    const result = hub.executeVm('hv1', 'web', { action: 'start' });
+    // The start reads the guest once more before acting.
+    await new Promise((r) => setImmediate(r));
+    waiting[1]?.resolve([{ name: 'web', state: 'off', crashed: true }]);
+    for (let i = 0; i < 5 && started.length === 0; i++) await new Promise((r) => setImmediate(r));
+    expect(started).toEqual([{ name: 'web', crashed: true }]);
+    // Its outcome: the next reading shows it running, and no longer crashed.
+    for (let i = 0; i < 5 && waiting.length < 3; i++) await new Promise((r) => setImmediate(r));
+    waiting[2]?.resolve([{ name: 'web', state: 'running' }]);
+    expect(await result).toMatchObject({ ok: true });
+    await hub.stop();
   });
 });
