@@ -271,7 +271,7 @@ export class Orchestrator {
     this.runningAtLoss = new Set(this.nodeIds().filter((h) => nodeFacts(this.hub, h).wasRunning));
     const ups = this.hub.ups(this.o.ups) as UpsState;
     if (ups.runtimeS !== null) {
-      const warning = budgetWarning(this.plan(), { runtimeS: ups.runtimeS, reserveMs: this.o.policy.reserve, planTrigger: this.o.policy.trigger.plan === true });
+      const warning = budgetWarning(this.plan(), ups.runtimeS, this.o.policy);
       if (warning) this.overBudget(warning);
     }
     this.log.info({ since: iso(now), running: [...this.runningAtLoss] }, 'on battery: waiting for a trigger');

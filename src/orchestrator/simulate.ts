@@ -17,7 +17,8 @@ import { guestPolicies } from './nodes';
 import { Orchestrator } from './orchestrator';
 import type { ShutdownPlan } from './planner';
 import type { OutagePolicy } from './policy';
-import { simulatedLab, type HostAbilities } from './simulate-lab';
+import type { HostAbilities } from './lab-facts';
+import { simulatedLab } from './simulate-lab';
 import { LabPower, type CutCause } from './simulate-power';
 import { readRecording } from './simulate-report';
 
