@@ -4,13 +4,12 @@
  * Everything here is a warning, never an error: an over-budget plan still runs, it just starts
  * as soon as mains fails.
  */
-import { dirname, join } from 'node:path';
-import { defaultJournalPath } from '../app';
 import type { ConfigIssue } from '../config/loader';
 import { outageUps, type Config } from '../config/schema';
 import { formatDuration } from '../core/duration';
 import { hostAbilities, upsRuntime } from '../orchestrator/lab-facts';
-import { FileDurations, type LearnedDurations } from '../orchestrator/learned';
+import { journalPath } from '../orchestrator/journal';
+import { durationsPath, FileDurations, type LearnedDurations } from '../orchestrator/learned';
 import { budgetWarning, fitBudget, planShutdown, type ShutdownPlan } from '../orchestrator/planner';
 import { guestPolicies, planNodes } from '../orchestrator/nodes';
 
@@ -28,7 +27,7 @@ export function outageReport(config: Config): OutageReport {
   if (Object.keys(config.hosts).length === 0) return out;
 
   // The daemon keeps measured durations beside its journal; a plan without them would disagree with it.
-  const learned = new FileDurations(join(dirname(config.outage.journal?.path ?? defaultJournalPath()), 'durations.json'));
+  const learned = new FileDurations(durationsPath(journalPath(config)));
   const plan = planShutdown(planNodes(config.hosts, (id) => learned.shutdownMs(id)));
   printPlan(config, plan, learned, out);
   if (ups) checkBudget(config, ups, plan, out);

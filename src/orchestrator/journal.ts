@@ -4,7 +4,9 @@
  * the command: after a crash, the file says at least as much as the hosts saw.
  */
 import { promises as fs } from 'node:fs';
+import { homedir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
+import type { Config } from '../config/schema';
 import { systemClock, type Clock } from '../core/clock';
 import { BlackstartError, toBlackstartError } from '../core/errors';
 import { silentLogger, type Logger } from '../core/logger';
@@ -14,6 +16,18 @@ import { JournalState } from './journal-state';
 
 export * from './journal-records';
 export * from './journal-state';
+
+/** Where the journal lives when the config does not say: $BLACKSTART_STATE_DIR, /var/lib as root, else XDG state. */
+function defaultJournalPath(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.BLACKSTART_STATE_DIR) return join(env.BLACKSTART_STATE_DIR, 'journal.jsonl');
+  if (process.getuid?.() === 0) return '/var/lib/blackstart/journal.jsonl';
+  return join(env.XDG_STATE_HOME || join(homedir(), '.local', 'state'), 'blackstart', 'journal.jsonl');
+}
+
+/** The journal of this config: `outage.journal`, else the default place. */
+export function journalPath(config: Pick<Config, 'outage'>, env: NodeJS.ProcessEnv = process.env): string {
+  return config.outage.journal?.path ?? defaultJournalPath(env);
+}
 
 export interface JournalOptions {
   log?: Logger;

@@ -13,7 +13,7 @@ import { silentLogger } from '../core/logger';
 import type { HostPhase, OutagePhase, PlanStep, PowerState, UpsState, UpsStatus } from '../core/state';
 import { MemoryJournal, type JournalInput, type JournalRecord } from './journal';
 import { MemoryDurations } from './learned';
-import { guestPolicies } from './nodes';
+import { guestPolicies, hostPolicies } from './nodes';
 import { Orchestrator } from './orchestrator';
 import type { ShutdownPlan } from './planner';
 import type { OutagePolicy } from './policy';
@@ -265,7 +265,7 @@ export async function simulateOutage(config: Config, opts: SimulateOptions): Pro
       new Orchestrator({
         hub,
         policy: lab.config.outage,
-        hosts: Object.fromEntries(Object.entries(lab.config.hosts).map(([id, h]) => [id, h.outage])),
+        hosts: hostPolicies(lab.config.hosts),
         guests: guestPolicies(lab.config.hosts),
         ups: lab.ups,
         journal,
