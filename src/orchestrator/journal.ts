@@ -72,6 +72,19 @@ export function foldJournal(records: JournalRecord[], file: string): JournalStat
   return state;
 }
 
+/**
+ * A new record as every journal takes it: stamped with the version and `now` (unless it carries
+ * its time), encoded (which checks it) and folded into a copy of `state`, so a record the fold
+ * rejects is never kept. `where` names it in errors.
+ */
+function nextRecord(input: JournalInput, now: number, state: JournalState, where: string): { rec: JournalRecord; line: string; next: JournalState } {
+  const rec = { v: JOURNAL_VERSION, ...input, at: input.at ?? now } as JournalRecord;
+  const line = encodeRecord(rec);
+  const next = state.clone();
+  next.apply(rec, where);
+  return { rec, line, next };
+}
+
 /** What the orchestrator needs of a journal: the file one, or the in-memory one `simulate` uses. */
 export interface OutageJournal {
   append(input: JournalInput): Promise<JournalRecord>;
@@ -91,10 +104,7 @@ export class MemoryJournal implements OutageJournal {
 
   append(input: JournalInput): Promise<JournalRecord> {
     try {
-      const rec = { v: JOURNAL_VERSION, ...input, at: input.at ?? this.clock.now() } as JournalRecord;
-      encodeRecord(rec);
-      const next = this.state.clone();
-      next.apply(rec, `memory journal record ${this.records.length + 1}`);
+      const { rec, next } = nextRecord(input, this.clock.now(), this.state, `memory journal record ${this.records.length + 1}`);
       this.state = next;
       this.records.push(rec);
       return Promise.resolve(rec);
@@ -168,14 +178,13 @@ export class Journal implements OutageJournal {
    * controller that cannot record must not go on commanding hosts.
    */
   append(input: JournalInput): Promise<JournalRecord> {
-    const rec = { v: JOURNAL_VERSION, ...input, at: input.at ?? this.clock.now() } as JournalRecord;
+    // Stamped when asked for, not when its turn in the queue comes.
+    const now = this.clock.now();
     const run = async (): Promise<JournalRecord> => {
       if (this.closed) throw new BlackstartError('INTERNAL', `journal ${this.path} is closed`);
       if (this.broken) throw this.broken;
-      const line = encodeRecord(rec);
       // Checked on a copy first so a record the fold rejects never reaches the file.
-      const next = this.state.clone();
-      next.apply(rec, `${this.path} (new record)`);
+      const { rec, line, next } = nextRecord(input, now, this.state, `${this.path} (new record)`);
       try {
         await this.fh.appendFile(line, 'utf8');
         await this.fh.datasync();

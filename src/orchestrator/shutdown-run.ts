@@ -16,7 +16,7 @@ import type { OutageJournal, JournalState } from './journal';
 import type { PlanHost, ShutdownPlan } from './planner';
 
 /** After a hard power-off is sent, how long the BMC has to read power off before the step fails. */
-export const ESCALATION_GRACE_MS = 60_000;
+const ESCALATION_GRACE_MS = 60_000;
 
 export interface ShutdownRunOptions {
   hub: Hub;

@@ -26,7 +26,7 @@ export { clockText } from './simulate-report';
 
 export const DEFAULT_RESTORE_AT_MS = 30 * 60_000;
 /** How long the simulation may run on after mains is back before it gives up on the restore. */
-export const DEFAULT_RUN_ON_MS = 2 * 3_600_000;
+const DEFAULT_RUN_ON_MS = 2 * 3_600_000;
 /** Virtual time per step of the loop that watches for the end. */
 const STEP_MS = 250;
 /** Battery curve resolution (status changes are always kept). */
