@@ -3,10 +3,11 @@
  * script calling `virsh list` does), both on libvirt's test driver, so only virsh's own costs
  * differ: process start and connection open, paid once or every time.
  */
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { LibvirtHypervisor } from '../src/adapters/vm/libvirt';
 import { LocalTransport } from '../src/adapters/vm/transport';
+import { virshMissing } from '../test/helpers/virsh';
 import { percentile } from './mqtt-latency';
 
 export interface VirshBench {
@@ -15,15 +16,6 @@ export interface VirshBench {
   perProcess: { p50: number; max: number };
   /** First command of the session, which starts virsh. */
   sessionFirstMs: number;
-}
-
-export function virshMissing(): string | undefined {
-  try {
-    execFileSync('virsh', ['--version'], { stdio: 'ignore' });
-    return undefined;
-  } catch {
-    return 'virsh is missing (Debian package libvirt-clients)';
-  }
 }
 
 export async function measureVirsh(n: number): Promise<VirshBench | string> {

@@ -3,14 +3,12 @@
  * adapters, MQTT bridge. `blackstart run` uses it; Node-RED and Homebridge in-process mode will too.
  */
 import { readFileSync } from 'node:fs';
-import { homedir } from 'node:os';
-import { dirname, join } from 'node:path';
 import { buildHub } from './adapters/registry';
 import { hostServices } from './adapters/host/services';
 import { outageUps } from './config/schema';
 import type { CommandDetail } from './core/adapter';
-import { Journal } from './orchestrator/journal';
-import { FileDurations } from './orchestrator/learned';
+import { Journal, journalPath } from './orchestrator/journal';
+import { durationsPath, FileDurations } from './orchestrator/learned';
 import { guestPolicies } from './orchestrator/nodes';
 import { Orchestrator } from './orchestrator/orchestrator';
 import { AgentLink } from './core/agent-link';
@@ -49,13 +47,6 @@ export interface StartOptions {
   clock?: Clock;
   /** Answers `simulate` on `<base>/outage/set` (the CLI passes the simulator; tests may not). */
   simulate?: (args: Record<string, unknown>) => Promise<CommandDetail>;
-}
-
-/** Where the journal lives when the config does not say: $BLACKSTART_STATE_DIR, /var/lib as root, else XDG state. */
-export function defaultJournalPath(env: NodeJS.ProcessEnv = process.env): string {
-  if (env.BLACKSTART_STATE_DIR) return join(env.BLACKSTART_STATE_DIR, 'journal.jsonl');
-  if (process.getuid?.() === 0) return '/var/lib/blackstart/journal.jsonl';
-  return join(env.XDG_STATE_HOME || join(homedir(), '.local', 'state'), 'blackstart', 'journal.jsonl');
 }
 
 export async function startBlackstart(config: Config, opts: StartOptions): Promise<Blackstart> {
@@ -120,7 +111,7 @@ export async function startBlackstart(config: Config, opts: StartOptions): Promi
   };
   try {
     if (upsId) {
-      const path = config.outage.journal?.path ?? defaultJournalPath();
+      const path = journalPath(config);
       // A damaged journal is moved aside (and logged) rather than keeping the UPS watch from starting.
       journal = await Journal.open(path, { log: outageLog, onCorrupt: 'rotate', ...(opts.clock ? { clock: opts.clock } : {}) });
       const hosts = Object.fromEntries(Object.entries(config.hosts).map(([id, h]) => [id, h.outage]));
@@ -132,7 +123,7 @@ export async function startBlackstart(config: Config, opts: StartOptions): Promi
         ups: upsId,
         journal,
         services: hostServices(config.hosts, { log: outageLog }),
-        learned: new FileDurations(join(dirname(path), 'durations.json'), outageLog),
+        learned: new FileDurations(durationsPath(path), outageLog),
         log: outageLog,
         ...(opts.simulate ? { simulate: opts.simulate } : {}),
       });

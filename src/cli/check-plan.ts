@@ -4,12 +4,12 @@
  * Everything here is a warning, never an error: an over-budget plan still runs, it just starts
  * as soon as mains fails.
  */
-import { dirname, join } from 'node:path';
-import { defaultJournalPath } from '../app';
 import type { ConfigIssue } from '../config/loader';
 import { outageUps, type Config } from '../config/schema';
 import { formatDuration } from '../core/duration';
-import { FileDurations, type LearnedDurations } from '../orchestrator/learned';
+import { hostAbilities, upsRuntime } from '../orchestrator/lab-facts';
+import { journalPath } from '../orchestrator/journal';
+import { durationsPath, FileDurations, type LearnedDurations } from '../orchestrator/learned';
 import { budgetWarning, fitBudget, planShutdown, type ShutdownPlan } from '../orchestrator/planner';
 import { guestPolicies, planNodes } from '../orchestrator/nodes';
 
@@ -27,7 +27,7 @@ export function outageReport(config: Config): OutageReport {
   if (Object.keys(config.hosts).length === 0) return out;
 
   // The daemon keeps measured durations beside its journal; a plan without them would disagree with it.
-  const learned = new FileDurations(join(dirname(config.outage.journal?.path ?? defaultJournalPath()), 'durations.json'));
+  const learned = new FileDurations(durationsPath(journalPath(config)));
   const plan = planShutdown(planNodes(config.hosts, (id) => learned.shutdownMs(id)));
   printPlan(config, plan, learned, out);
   if (ups) checkBudget(config, ups, plan, out);
@@ -77,33 +77,26 @@ function printPlan(config: Config, plan: ShutdownPlan, learned: LearnedDurations
 }
 
 function checkBudget(config: Config, ups: string, plan: ShutdownPlan, out: OutageReport): void {
-  const runtime = expectedRuntime(config, ups);
+  const runtime = upsRuntime(config, ups);
   if (!runtime) {
     out.lines.push(`    budget: not checked (set outage.expected_runtime to the runtime UPS ${ups} reports at full charge)`);
     return;
   }
-  const opts = { runtimeS: Math.round(runtime.ms / 1000), reserveMs: config.outage.reserve, planTrigger: config.outage.trigger.plan === true };
-  const fit = fitBudget(plan, opts);
+  const runtimeS = Math.round(runtime.ms / 1000);
+  const reserveMs = config.outage.reserve;
+  const fit = fitBudget(plan, { runtimeS, reserveMs });
   out.lines.push(
-    `    budget: ${formatDuration(opts.runtimeS * 1000)} runtime (${runtime.from}) − ${formatDuration(opts.reserveMs)} reserve − ${formatDuration(plan.criticalPathMs)} plan: ` +
+    `    budget: ${formatDuration(runtimeS * 1000)} runtime (${runtime.from}) − ${formatDuration(reserveMs)} reserve − ${formatDuration(plan.criticalPathMs)} plan: ` +
       (fit.fits ? `${formatDuration(fit.slackMs)} to spare` : `${formatDuration(-fit.slackMs)} over budget`),
   );
-  const warning = budgetWarning(plan, opts);
+  const warning = budgetWarning(plan, runtimeS, config.outage);
   if (warning) out.warnings.push({ path: runtime.path, message: warning });
-}
-
-/** The written figure wins: it is the user's word for today's load. */
-function expectedRuntime(config: Config, ups: string): { ms: number; from: string; path: string } | undefined {
-  if (config.outage.expectedRuntime !== undefined) return { ms: config.outage.expectedRuntime, from: 'outage.expected_runtime', path: 'outage.expected_runtime' };
-  const sim = config.ups[ups]?.simulated;
-  if (!sim) return undefined;
-  return { ms: (sim.runtimeAtFull * sim.chargePct) / 100, from: `simulated UPS ${ups} at ${sim.chargePct}% charge`, path: `ups.${ups}.simulated.runtime_at_full` };
 }
 
 function checkMethods(config: Config, plan: ShutdownPlan, out: OutageReport): void {
   for (const { host: id } of plan.steps) {
     const h = config.hosts[id];
-    if (h && !h.shutdown && !h.ipmi && !h.simulated) {
+    if (h && !hostAbilities(h).shutdown) {
       out.warnings.push({
         path: `hosts.${id}`,
         message: 'in the shutdown plan, but nothing can shut it down (add shutdown: or ipmi:, or set outage.leave_running): the plan would report it failed and go on without it',
@@ -111,7 +104,8 @@ function checkMethods(config: Config, plan: ShutdownPlan, out: OutageReport): vo
     }
   }
   for (const [id, h] of Object.entries(config.hosts)) {
-    if (h.wol && !h.probe && !h.ipmi) {
+    const can = hostAbilities(h);
+    if (can.start && !can.seenUp) {
       out.warnings.push({
         path: `hosts.${id}.wol`,
         message: 'Wake-on-LAN starts it after an outage, but nothing can tell that it came back (add probe: or ipmi:): the restore would wait boot_within on every attempt, then report it failed',

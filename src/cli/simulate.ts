@@ -8,7 +8,7 @@ import { duration, section } from '../config/fields';
 import { ConfigError, loadConfig } from '../config/loader';
 import type { Config } from '../config/schema';
 import type { CommandDetail } from '../core/adapter';
-import { snakeCase } from '../core/case';
+import { snakeDeep } from '../core/case';
 import { formatDuration, parseDuration } from '../core/duration';
 import { BlackstartError, ERROR_CODES, exitCodeFor, toBlackstartError } from '../core/errors';
 import { clockText, DEFAULT_RESTORE_AT_MS, simulateOutage, type SimulateOptions, type SimulationResult } from '../orchestrator/simulate';
@@ -187,13 +187,6 @@ export function summary(r: SimulationResult): CommandDetail {
     }),
     warnings: r.warnings.map((w) => ({ code: w.code, message: w.message, fatal: w.fatal, ...(w.host ? { host: w.host } : {}) })),
   };
-}
-
-/** Every key snake_case, as on MQTT; values untouched. */
-function snakeDeep(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(snakeDeep);
-  if (value === null || typeof value !== 'object') return value;
-  return Object.fromEntries(Object.entries(value).map(([k, v]) => [snakeCase(k), snakeDeep(v)]));
 }
 
 function signed(ms: number): string {

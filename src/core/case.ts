@@ -36,3 +36,10 @@ export function snakeKeys<T extends object>(obj: T): SnakeKeys<T> {
   for (const [k, v] of Object.entries(obj)) out[snakeCase(k)] = v;
   return out as SnakeKeys<T>;
 }
+
+/** Every key at every level snake_case, as on MQTT; values untouched. */
+export function snakeDeep(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(snakeDeep);
+  if (value === null || typeof value !== 'object') return value;
+  return Object.fromEntries(Object.entries(value).map(([k, v]) => [snakeCase(k), snakeDeep(v)]));
+}

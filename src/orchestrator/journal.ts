@@ -4,7 +4,9 @@
  * the command: after a crash, the file says at least as much as the hosts saw.
  */
 import { promises as fs } from 'node:fs';
+import { homedir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
+import type { Config } from '../config/schema';
 import { systemClock, type Clock } from '../core/clock';
 import { BlackstartError, toBlackstartError } from '../core/errors';
 import { silentLogger, type Logger } from '../core/logger';
@@ -14,6 +16,18 @@ import { JournalState } from './journal-state';
 
 export * from './journal-records';
 export * from './journal-state';
+
+/** Where the journal lives when the config does not say: $BLACKSTART_STATE_DIR, /var/lib as root, else XDG state. */
+function defaultJournalPath(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.BLACKSTART_STATE_DIR) return join(env.BLACKSTART_STATE_DIR, 'journal.jsonl');
+  if (process.getuid?.() === 0) return '/var/lib/blackstart/journal.jsonl';
+  return join(env.XDG_STATE_HOME || join(homedir(), '.local', 'state'), 'blackstart', 'journal.jsonl');
+}
+
+/** The journal of this config: `outage.journal`, else the default place. */
+export function journalPath(config: Pick<Config, 'outage'>, env: NodeJS.ProcessEnv = process.env): string {
+  return config.outage.journal?.path ?? defaultJournalPath(env);
+}
 
 export interface JournalOptions {
   log?: Logger;
@@ -58,6 +72,19 @@ export function foldJournal(records: JournalRecord[], file: string): JournalStat
   return state;
 }
 
+/**
+ * A new record as every journal takes it: stamped with the version and `now` (unless it carries
+ * its time), encoded (which checks it) and folded into a copy of `state`, so a record the fold
+ * rejects is never kept. `where` names it in errors.
+ */
+function nextRecord(input: JournalInput, now: number, state: JournalState, where: string): { rec: JournalRecord; line: string; next: JournalState } {
+  const rec = { v: JOURNAL_VERSION, ...input, at: input.at ?? now } as JournalRecord;
+  const line = encodeRecord(rec);
+  const next = state.clone();
+  next.apply(rec, where);
+  return { rec, line, next };
+}
+
 /** What the orchestrator needs of a journal: the file one, or the in-memory one `simulate` uses. */
 export interface OutageJournal {
   append(input: JournalInput): Promise<JournalRecord>;
@@ -77,10 +104,7 @@ export class MemoryJournal implements OutageJournal {
 
   append(input: JournalInput): Promise<JournalRecord> {
     try {
-      const rec = { v: JOURNAL_VERSION, ...input, at: input.at ?? this.clock.now() } as JournalRecord;
-      encodeRecord(rec);
-      const next = this.state.clone();
-      next.apply(rec, `memory journal record ${this.records.length + 1}`);
+      const { rec, next } = nextRecord(input, this.clock.now(), this.state, `memory journal record ${this.records.length + 1}`);
       this.state = next;
       this.records.push(rec);
       return Promise.resolve(rec);
@@ -154,14 +178,13 @@ export class Journal implements OutageJournal {
    * controller that cannot record must not go on commanding hosts.
    */
   append(input: JournalInput): Promise<JournalRecord> {
-    const rec = { v: JOURNAL_VERSION, ...input, at: input.at ?? this.clock.now() } as JournalRecord;
+    // Stamped when asked for, not when its turn in the queue comes.
+    const now = this.clock.now();
     const run = async (): Promise<JournalRecord> => {
       if (this.closed) throw new BlackstartError('INTERNAL', `journal ${this.path} is closed`);
       if (this.broken) throw this.broken;
-      const line = encodeRecord(rec);
       // Checked on a copy first so a record the fold rejects never reaches the file.
-      const next = this.state.clone();
-      next.apply(rec, `${this.path} (new record)`);
+      const { rec, line, next } = nextRecord(input, now, this.state, `${this.path} (new record)`);
       try {
         await this.fh.appendFile(line, 'utf8');
         await this.fh.datasync();

@@ -4,9 +4,15 @@
  * planner falls back to the configured or default durations.
  */
 import { promises as fs, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import type { Logger } from '../core/logger';
 import { silentLogger } from '../core/logger';
 import { LEARN_FROM_LAST, learnedShutdownMs } from './policy';
+
+/** The measured durations' file: beside the journal at `journalPath`. */
+export function durationsPath(journalPath: string): string {
+  return join(dirname(journalPath), 'durations.json');
+}
 
 export interface LearnedDurations {
   /** The learned shutdown duration of a host, or null when nothing was measured. */

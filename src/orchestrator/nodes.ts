@@ -9,9 +9,10 @@ import type { Hub } from '../core/hub';
 import { isVmDown, isVmUp, type HostState, type VmState } from '../core/state';
 import { isDown, isUp, wasRunning } from './host-facts';
 import { toPlanHost, type PlanHost } from './planner';
+import type { HostOutagePolicy } from './policy';
 
 /** A guest turned off with no `stop_takes` and nothing measured: one hypervisor command and a read. */
-export const DEFAULT_GUEST_OFF_TAKES_MS = 5_000;
+const DEFAULT_GUEST_OFF_TAKES_MS = 5_000;
 
 /** A guest's part in an outage, from its `vms.guests.<id>` block. */
 export interface GuestPolicy {
@@ -32,7 +33,7 @@ export function nodeRef(id: string): NodeRef {
   return slash < 0 ? { kind: 'host', id } : { kind: 'vm', id, host: id.slice(0, slash), guest: id.slice(slash + 1) };
 }
 
-export function guestNodeId(host: string, guest: string): string {
+function guestNodeId(host: string, guest: string): string {
   return `${host}/${guest}`;
 }
 
@@ -99,11 +100,26 @@ export function guestPolicies(hosts: Readonly<Record<string, HostConfig>>): Reco
   return out;
 }
 
+/** Every host's `outage:` block, by id. */
+export function hostPolicies(hosts: Readonly<Record<string, HostConfig>>): Record<string, HostOutagePolicy> {
+  return Object.fromEntries(Object.entries(hosts).map(([id, h]) => [id, h.outage]));
+}
+
+/**
+ * The plan's nodes: the hosts, then the guests, with measured durations when known. The
+ * orchestrator passes the policies of the devices its hub has; `planNodes` those of a config.
+ */
+export function planNodesOf(
+  hosts: Readonly<Record<string, HostOutagePolicy>>,
+  guests: Readonly<Record<string, GuestPolicy>>,
+  learned: (id: string) => number | null = () => null,
+): PlanHost[] {
+  const out = Object.entries(hosts).map(([id, h]) => toPlanHost(id, h, learned(id)));
+  for (const [id, g] of Object.entries(guests)) out.push(toPlanGuest(id, g, hosts[g.host]?.leaveRunning ?? false, learned(id)));
+  return out;
+}
+
 /** The plan's nodes from config: hosts and their guests, with measured durations when known. */
 export function planNodes(hosts: Readonly<Record<string, HostConfig>>, learned: (id: string) => number | null = () => null): PlanHost[] {
-  const out = Object.entries(hosts).map(([id, h]) => toPlanHost(id, h.outage, learned(id)));
-  for (const [id, g] of Object.entries(guestPolicies(hosts))) {
-    out.push(toPlanGuest(id, g, hosts[g.host]?.outage.leaveRunning ?? false, learned(id)));
-  }
-  return out;
+  return planNodesOf(hostPolicies(hosts), guestPolicies(hosts), learned);
 }

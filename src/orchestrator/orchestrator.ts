@@ -7,16 +7,16 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { CommandDetail, CommandRequest } from '../core/adapter';
-import { every, type Clock } from '../core/clock';
+import { every, sleep, type Clock } from '../core/clock';
 import { formatDuration } from '../core/duration';
 import { BlackstartError, toBlackstartError } from '../core/errors';
 import type { Hub } from '../core/hub';
 import { silentLogger, type Logger } from '../core/logger';
 import { isOnBattery, type OutagePhase, type OutageState, type PlanStep, type UpsState, type UpsStatus } from '../core/state';
-import { nodeFacts, toPlanGuest, type GuestPolicy } from './nodes';
-import type { OutageJournal, OutageResult } from './journal';
+import { nodeFacts, planNodesOf, type GuestPolicy } from './nodes';
+import type { JournalState, OutageJournal, OutageResult } from './journal';
 import type { LearnedDurations } from './learned';
-import { budgetWarning, fitBudget, planShutdown, shouldStart, toPlanHost, toPlanSteps, type PlanHost, type ShutdownPlan } from './planner';
+import { budgetWarning, fitBudget, planShutdown, shouldStart, toPlanSteps, type PlanHost, type ShutdownPlan } from './planner';
 import type { HostOutagePolicy, OutagePolicy } from './policy';
 import { NO_SERVICES, RestoreRun, type HostServices } from './restore-run';
 import { nextWindow, windowOf, type Window } from './schedule';
@@ -64,7 +64,10 @@ export class Orchestrator {
   private leftRunning: string[] = [];
   private aborted = false;
   private overBudgetSent = false;
+  /** The planned window under way (its outage running), else null. */
   private window: Window | null = null;
+  /** The next planned window as the last evaluation saw it: the snapshot shows it without recomputing. */
+  private upcoming: Window | null = null;
   private readonly announced = new Set<string>();
   private readonly finalSteps: FinalStep[] = [];
   private stopTick: (() => void) | undefined;
@@ -72,7 +75,8 @@ export class Orchestrator {
   private queued = false;
   private publishQueued = false;
   private lastPublished = '';
-  private planCache: ShutdownPlan | undefined;
+  /** The plan and the nodes it was made from; dropped whenever a measured duration is learned. */
+  private planCache: { hosts: PlanHost[]; plan: ShutdownPlan } | undefined;
   private stopped = false;
   private readonly onUps = (id: string): void => {
     if (id === this.o.ups) this.kick();
@@ -88,9 +92,7 @@ export class Orchestrator {
     const js = o.journal.replay();
     if (js.active) {
       this.phase = js.phase === 'normal' ? 'on_battery' : js.phase;
-      this.outageId = js.outageId;
-      this.startedAt = js.startedAt;
-      this.reason = js.reason;
+      this.resumeFrom(js);
       this.hub.setOutage(this.snapshot());
     }
   }
@@ -100,10 +102,7 @@ export class Orchestrator {
     this.hub.setOutageHandler((req) => this.command(req));
     const js = this.o.journal.replay();
     if (js.active) {
-      this.outageId = js.outageId;
-      this.startedAt = js.startedAt;
-      this.reason = js.reason;
-      this.aborted = js.aborted;
+      this.resumeFrom(js);
       this.log.warn({ outage: js.outageId, phase: js.phase, toRestore: js.toRestore(), uncertain: js.uncertain() }, 'resuming an outage from the journal');
       await this.settle();
       const spec = this.o.policy.planned.find((p) => js.reason?.startsWith(`planned outage "${p.name}"`));
@@ -126,6 +125,14 @@ export class Orchestrator {
     this.stopTick = every(this.clock, this.o.tickMs ?? 1000, () => this.kick());
     this.kick();
     this.publish();
+  }
+
+  /** The open outage the journal tells of: its id, start, reason and whether it was aborted. */
+  private resumeFrom(js: JournalState): void {
+    this.outageId = js.outageId;
+    this.startedAt = js.startedAt;
+    this.reason = js.reason;
+    this.aborted = js.aborted;
   }
 
   /**
@@ -152,8 +159,15 @@ export class Orchestrator {
 
   /** The plan as it would run now, with the learned durations. */
   plan(): ShutdownPlan {
-    // Published on every change: planned once, again only when a measured duration changes it.
-    this.planCache ??= planShutdown(this.planHosts());
+    return this.currentPlan().plan;
+  }
+
+  /** Published on every change: planned once, again only when a measured duration changes it. */
+  private currentPlan(): { hosts: PlanHost[]; plan: ShutdownPlan } {
+    if (!this.planCache) {
+      const hosts = this.planHosts();
+      this.planCache = { hosts, plan: planShutdown(hosts) };
+    }
     return this.planCache;
   }
 
@@ -271,7 +285,7 @@ export class Orchestrator {
     this.runningAtLoss = new Set(this.nodeIds().filter((h) => nodeFacts(this.hub, h).wasRunning));
     const ups = this.hub.ups(this.o.ups) as UpsState;
     if (ups.runtimeS !== null) {
-      const warning = budgetWarning(this.plan(), { runtimeS: ups.runtimeS, reserveMs: this.o.policy.reserve, planTrigger: this.o.policy.trigger.plan === true });
+      const warning = budgetWarning(this.plan(), ups.runtimeS, this.o.policy);
       if (warning) this.overBudget(warning);
     }
     this.log.info({ since: iso(now), running: [...this.runningAtLoss] }, 'on battery: waiting for a trigger');
@@ -308,8 +322,8 @@ export class Orchestrator {
   }
 
   private startShutdown(runningBefore: ReadonlySet<string>): void {
-    const hosts = this.planHosts();
-    const plan = planShutdown(hosts);
+    // The hub's hosts and guests are fixed once built, so the cached plan is the one planning now would make.
+    const { hosts, plan } = this.currentPlan();
     const off = this.o.policy.upsOff;
     const run = new ShutdownRun({
       hub: this.hub,
@@ -324,7 +338,10 @@ export class Orchestrator {
       onChange: () => this.publish(),
       finalSteps: this.finalSteps,
       onMeasured: (host, ms) => {
-        void this.o.learned?.record(host, ms).then(() => (this.planCache = undefined));
+        const saved = this.o.learned?.record(host, ms);
+        // Dropped at once (the durations take a measurement as soon as they are told) and again once it is saved.
+        this.planCache = undefined;
+        void saved?.then(() => (this.planCache = undefined));
       },
       ...(off && !this.window ? { upsOff: { ups: this.o.ups, action: off.action, afterMs: off.after } } : {}),
     });
@@ -456,13 +473,12 @@ export class Orchestrator {
     if (ups.status !== 'comm_lost') this.lastKnown = ups.status;
   }
 
-  /** The next planned window with its shutdown time; announces it once when it comes near. */
+  /** The next planned window with its shutdown time, kept for the snapshot; announces it once when it comes near. */
   private updatePlanned(now: number): (Window & { shutdownAt: number }) | null {
-    if (this.o.policy.planned.length === 0) return null;
-    const w = nextWindow(this.o.policy.planned, now);
+    this.upcoming = this.o.policy.planned.length ? nextWindow(this.o.policy.planned, now) : null;
+    const w = this.upcoming;
     if (!w) return null;
-    const lead = this.o.policy.lead ?? this.plan().worstCaseMs + 60_000;
-    const shutdownAt = w.start - lead;
+    const shutdownAt = w.start - this.leadMs();
     const key = `${w.name}@${w.start}`;
     if (now >= shutdownAt - this.o.policy.announceBefore && !this.announced.has(key)) {
       this.announced.add(key);
@@ -476,11 +492,16 @@ export class Orchestrator {
     return { ...w, shutdownAt };
   }
 
+  /** How long before a planned window the shutdown starts: `lead`, else the plan's worst case plus a minute. */
+  private leadMs(): number {
+    return this.o.policy.lead ?? this.plan().worstCaseMs + 60_000;
+  }
+
   /** On a restart, the UPS's first reading decides whether the plan goes on or the restore begins. */
   private async settle(): Promise<void> {
     const limit = this.clock.now() + (this.o.settleMs ?? 10_000);
     while (this.hub.ups(this.o.ups)?.status === 'comm_lost' && this.clock.now() < limit) {
-      await new Promise<void>((resolve) => this.clock.setTimeout(resolve, 100));
+      await sleep(this.clock, 100);
     }
     const ups = this.hub.ups(this.o.ups) as UpsState;
     this.track(ups, this.clock.now());
@@ -503,11 +524,10 @@ export class Orchestrator {
     return out;
   }
 
+  /** The plan's nodes: the hosts and guests the hub has. */
   private planHosts(): PlanHost[] {
-    const learned = (id: string): number | null => this.o.learned?.shutdownMs(id) ?? null;
-    const hosts = this.hostIds().map((id) => toPlanHost(id, this.o.hosts[id] as HostOutagePolicy, learned(id)));
-    const guests = [...this.guestMap()].map(([id, g]) => toPlanGuest(id, g, this.o.hosts[g.host]?.leaveRunning ?? false, learned(id)));
-    return [...hosts, ...guests];
+    const hosts = Object.fromEntries(this.hostIds().map((id) => [id, this.o.hosts[id] as HostOutagePolicy]));
+    return planNodesOf(hosts, Object.fromEntries(this.guestMap()), (id) => this.o.learned?.shutdownMs(id) ?? null);
   }
 
   private publish(): void {
@@ -535,7 +555,6 @@ export class Orchestrator {
     if (this.restore) steps = [...steps, ...this.restore.planSteps()];
     const neededMs = this.phase === 'shutting_down' && this.shutdown ? this.shutdown.remainingMs() : plan.criticalPathMs;
     const fit = ups.runtimeS === null ? null : fitBudget({ criticalPathMs: neededMs }, { runtimeS: ups.runtimeS, reserveMs: this.o.policy.reserve });
-    const upcoming = this.o.policy.planned.length ? this.upcomingWindow(now, plan) : null;
     return {
       phase: this.phase,
       ups: this.o.ups,
@@ -552,15 +571,14 @@ export class Orchestrator {
         slackS: fit === null ? null : Math.round(fit.slackMs / 1000),
         criticalPath: plan.criticalPath,
       },
-      planned: upcoming,
+      planned: this.plannedState(),
     };
   }
 
-  private upcomingWindow(now: number, plan: ShutdownPlan): OutageState['planned'] {
-    const w = this.window ?? nextWindow(this.o.policy.planned, now);
+  private plannedState(): OutageState['planned'] {
+    const w = this.window ?? this.upcoming;
     if (!w) return null;
-    const lead = this.o.policy.lead ?? plan.worstCaseMs + 60_000;
-    return { name: w.name, shutdownAt: w.start - lead, start: w.start, end: w.end };
+    return { name: w.name, shutdownAt: w.start - this.leadMs(), start: w.start, end: w.end };
   }
 }
 

@@ -137,23 +137,25 @@ export function fitBudget(plan: Pick<ShutdownPlan, 'criticalPathMs'>, opts: { ru
 }
 
 /**
- * The warning `blackstart check` prints (and the text of the live over-budget event): null when
- * the plan fits. Over budget is not a config error: the plan trigger starts the shutdown at once.
- * Only that trigger does, so `planTrigger: false` (a config without it) says so instead.
+ * The warning `blackstart check` prints (and the text of the live over-budget event and of
+ * `blackstart simulate`): null when the plan fits. Over budget is not a config error: the plan
+ * trigger starts the shutdown at once. Only that trigger does, so a policy without it says so
+ * instead; the policy is required so no caller can promise an early start it does not have.
  */
 export function budgetWarning(
   plan: Pick<ShutdownPlan, 'criticalPathMs' | 'criticalPath'>,
-  opts: { runtimeS: number; reserveMs: number; planTrigger?: boolean },
+  runtimeS: number,
+  policy: Pick<OutagePolicy, 'reserve' | 'trigger'>,
 ): string | null {
-  const fit = fitBudget(plan, opts);
+  const fit = fitBudget(plan, { runtimeS, reserveMs: policy.reserve });
   if (fit.fits) return null;
   const then =
-    opts.planTrigger === false
-      ? 'and without trigger.plan the shutdown waits for the other triggers: set outage.trigger.plan: true to start it as soon as mains fails'
-      : 'so the shutdown starts as soon as mains fails';
+    policy.trigger.plan === true
+      ? 'so the shutdown starts as soon as mains fails'
+      : 'and without trigger.plan the shutdown waits for the other triggers: set outage.trigger.plan: true to start it as soon as mains fails';
   return (
-    `the shutdown plan needs ${formatDuration(plan.criticalPathMs)} (${plan.criticalPath.join(' → ')}) plus ${formatDuration(opts.reserveMs)} reserve, ` +
-    `but the UPS has ${formatDuration(opts.runtimeS * 1000)} of runtime: ${formatDuration(-fit.slackMs)} over budget, ${then}`
+    `the shutdown plan needs ${formatDuration(plan.criticalPathMs)} (${plan.criticalPath.join(' → ')}) plus ${formatDuration(policy.reserve)} reserve, ` +
+    `but the UPS has ${formatDuration(runtimeS * 1000)} of runtime: ${formatDuration(-fit.slackMs)} over budget, ${then}`
   );
 }
 

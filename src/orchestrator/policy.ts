@@ -7,7 +7,7 @@
  */
 import { z } from 'zod';
 import { DEVICE_ID, NODE_ID } from '../core/state';
-import { duration, percent, section, writablePath } from '../config/fields';
+import { duration, percent, port, section, writablePath } from '../config/fields';
 import { cronError } from './schedule';
 
 const isoTime = z.string().transform((text, ctx) => {
@@ -30,7 +30,7 @@ const hostId = z.string().regex(NODE_ID, 'a host id (lowercase letters, digits, 
 export const serviceCheckSchema = section({
   /** For messages and events; defaults to `tcp/<port>` or the URL. */
   name: z.string().min(1).max(64).optional(),
-  tcp: z.number().int().min(1).max(65535).optional(),
+  tcp: port.optional(),
   /** Address for the TCP check; absent: the host's `address`. */
   address: z.string().min(1).optional(),
   http: z.string().regex(/^https?:\/\/[^\s]+$/, 'expected an http:// or https:// URL').optional(),

@@ -7,13 +7,13 @@
 import type { Hub } from '../core/hub';
 import type { Clock, TimerHandle } from '../core/clock';
 import type { Logger } from '../core/logger';
-import type { HostAction, HostState, PlanStep, StepAction, StepState } from '../core/state';
+import type { HostAction, PlanStep, StepAction, StepState } from '../core/state';
 import { formatDuration } from '../core/duration';
 import { toBlackstartError } from '../core/errors';
-import { isUp } from './host-facts';
 import { nodeFacts, nodeRef, type GuestPolicy } from './nodes';
 import type { JournalState, OutageJournal } from './journal';
 import { planRestore } from './planner';
+import { doneRecord, isOver, runOutcome, toPlanStep, type RunStep } from './run-steps';
 
 /** Service checks and remediation, built from config by the adapters' side. */
 export interface HostServices {
@@ -52,15 +52,9 @@ export interface RestoreRunOptions {
   onChange: () => void;
 }
 
-interface Step {
+interface Step extends RunStep {
   host: RestoreHost;
-  wave: number;
-  state: StepState;
   action: StepAction | 'none';
-  started: number | null;
-  finished: number | null;
-  deadline: number | null;
-  error: string | null;
 }
 
 export interface RestoreSummary {
@@ -124,17 +118,7 @@ export class RestoreRun {
   }
 
   planSteps(): PlanStep[] {
-    return [...this.steps.values()].map((s) => ({
-      host: s.host.id,
-      action: s.action === 'none' ? this.firstAction(s.host.id) : s.action,
-      stage: 'restore',
-      wave: s.wave,
-      deadline: s.deadline,
-      state: s.state,
-      started: s.started,
-      finished: s.finished,
-      error: s.error,
-    }));
+    return [...this.steps.values()].map((s) => toPlanStep(s, s.host.id, s.action === 'none' ? this.firstAction(s.host.id) : s.action, 'restore'));
   }
 
   /** What a step that has not started will send first. */
@@ -145,10 +129,7 @@ export class RestoreRun {
 
   private pump(): void {
     if (this.cancelled) return this.checkFinished();
-    const over = (id: string): boolean => {
-      const st = this.steps.get(id)?.state;
-      return st === 'done' || st === 'failed' || st === 'skipped';
-    };
+    const over = (id: string): boolean => isOver(this.steps.get(id)?.state);
     for (const s of this.steps.values()) {
       if (s.state !== 'pending' || !this.starting || !s.host.dependsOn.every(over)) continue;
       s.state = 'running';
@@ -176,7 +157,7 @@ export class RestoreRun {
     const order: HostAction[] = [];
     if (caps.includes('power_on')) order.push('power_on');
     if (caps.includes('wake')) order.push('wake');
-    const up = isUp(hub.host(id) as HostState);
+    const up = this.isUp(id);
     if (!prior && up) {
       this.o.log.info({ host: id }, 'already up; not commanded');
     } else if (!up) {
@@ -205,7 +186,7 @@ export class RestoreRun {
             continue;
           }
         }
-        answered = await this.waitFor(id, (st) => isUp(st), s.host.bootWithinMs);
+        answered = await this.waitUntil(() => this.isUp(id), s.host.bootWithinMs);
         if (!answered) {
           await this.journalDone(id, s.action as HostAction, false, `did not answer within ${formatDuration(s.host.bootWithinMs)}`, s);
         }
@@ -226,7 +207,7 @@ export class RestoreRun {
   private async runGuest(s: Step, g: GuestPolicy, prior: { action: StepAction; done: boolean } | undefined): Promise<string | null> {
     const { hub, journal, outageId } = this.o;
     const id = s.host.id;
-    const up = (): boolean => nodeFacts(hub, id).up;
+    const up = (): boolean => this.isUp(id);
     if (up()) {
       if (!prior) this.o.log.info({ host: g.host, vm: g.guest }, 'guest already running; not commanded');
       else await this.journalDone(id, prior.action, true, undefined, s, 'hypervisor');
@@ -295,21 +276,12 @@ export class RestoreRun {
   private async journalDone(host: string, action: StepAction, ok: boolean, error: string | undefined, s: Step, verifiedBy?: string): Promise<void> {
     if (this.open.get(host) !== action) return;
     this.open.delete(host);
-    await this.o.journal.append({
-      kind: 'restore_step_done',
-      outage_id: this.o.outageId,
-      host,
-      action,
-      ok,
-      took_ms: Math.max(0, this.clock.now() - (s.started ?? this.clock.now())),
-      ...(error ? { error } : {}),
-      ...(verifiedBy ? { verified_by: verifiedBy } : {}),
-    });
+    await this.o.journal.append(doneRecord('restore_step_done', this.o.outageId, { host, action, started: s.started }, this.clock.now(), { ok, error, verifiedBy }));
   }
 
-  /** Resolves true as soon as the host's state satisfies `pred`, false after `ms`. */
-  private waitFor(host: string, pred: (s: HostState) => boolean, ms: number): Promise<boolean> {
-    return this.waitUntil(() => pred(this.o.hub.host(host) as HostState), ms);
+  /** A host answers, or a guest reads running on a host that is not down. */
+  private isUp(id: string): boolean {
+    return nodeFacts(this.o.hub, id).up;
   }
 
   /** Resolves true as soon as `check` holds after a host or guest change, false after `ms`. */
@@ -357,10 +329,7 @@ export class RestoreRun {
   }
 
   private checkFinished(): void {
-    const all = [...this.steps.values()];
-    if (all.some((s) => s.state === 'running')) return;
-    if (this.starting && all.some((s) => s.state === 'pending')) return;
-    const of = (st: StepState): string[] => all.filter((s) => s.state === st).map((s) => s.host.id);
-    this.resolveDone({ done: of('done'), failed: of('failed'), notStarted: of('pending') });
+    const out = runOutcome(this.steps.values(), this.starting, (s) => s.host.id);
+    if (out) this.resolveDone({ done: out.done, failed: out.failed, notStarted: out.notStarted });
   }
 }

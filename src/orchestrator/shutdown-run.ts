@@ -14,9 +14,10 @@ import { shutdownProof } from '../core/host-phase';
 import { nodeFacts, nodeRef, type GuestPolicy } from './nodes';
 import type { OutageJournal, JournalState } from './journal';
 import type { PlanHost, ShutdownPlan } from './planner';
+import { doneRecord, isOver, runOutcome, toPlanStep, type RunStep } from './run-steps';
 
 /** After a hard power-off is sent, how long the BMC has to read power off before the step fails. */
-export const ESCALATION_GRACE_MS = 60_000;
+const ESCALATION_GRACE_MS = 60_000;
 
 export interface ShutdownRunOptions {
   hub: Hub;
@@ -43,20 +44,14 @@ export interface ShutdownRunOptions {
   onMeasured?: (host: string, tookMs: number) => void;
 }
 
-interface Step {
+interface Step extends RunStep {
   host: string;
-  wave: number;
   controller: boolean;
   /** Hosts that must be finished first. */
   after: string[];
-  state: StepState;
   action: StepAction;
-  started: number | null;
-  finished: number | null;
-  deadline: number | null;
   expectedMs: number;
   escalateMs: number;
-  error: string | null;
   escalated: boolean;
   timer: TimerHandle | undefined;
 }
@@ -189,7 +184,7 @@ export class ShutdownRun {
       const known = endOf.get(s.host);
       if (known !== undefined) return known;
       let e: number;
-      if (s.state === 'done' || s.state === 'failed' || s.state === 'skipped') e = now;
+      if (isOver(s.state)) e = now;
       // An overdue host may take until its deadline (then the grace after a hard power-off).
       else if (s.state === 'running') e = now < (s.started ?? now) + s.expectedMs ? (s.started ?? now) + s.expectedMs : Math.max(now, s.deadline ?? now);
       else e = Math.max(now, ...s.after.map((a) => visit(this.steps.get(a) as Step))) + s.expectedMs;
@@ -201,17 +196,7 @@ export class ShutdownRun {
   }
 
   planSteps(): PlanStep[] {
-    return [...this.steps.values()].map((s) => ({
-      host: s.host,
-      action: s.action,
-      stage: 'shutdown',
-      wave: s.wave,
-      deadline: s.deadline,
-      state: s.state,
-      started: s.started,
-      finished: s.finished,
-      error: s.error,
-    }));
+    return [...this.steps.values()].map((s) => toPlanStep(s, s.host, s.action, 'shutdown'));
   }
 
   /** The latest deadline of the steps under way or done, for the outage state. */
@@ -222,13 +207,10 @@ export class ShutdownRun {
 
   private pump(): void {
     if (this.cancelled) return;
-    const finished = (id: string): boolean => {
-      const st = this.steps.get(id)?.state;
-      return st === 'done' || st === 'failed' || st === 'skipped';
-    };
+    const over = (id: string): boolean => isOver(this.steps.get(id)?.state);
     for (const s of this.steps.values()) {
       if (s.state !== 'pending' || !this.starting) continue;
-      if (!s.after.every(finished)) continue;
+      if (!s.after.every(over)) continue;
       if (s.controller && this.finale !== 'over') continue;
       s.state = 'running';
       s.started = this.clock.now();
@@ -459,16 +441,7 @@ export class ShutdownRun {
   }
 
   private async record(s: Step, ok: boolean, verifiedBy?: string, error?: string): Promise<void> {
-    await this.o.journal.append({
-      kind: 'step_done',
-      outage_id: this.o.outageId,
-      host: s.host,
-      action: s.action,
-      ok,
-      took_ms: Math.max(0, this.clock.now() - (s.started ?? this.clock.now())),
-      ...(verifiedBy ? { verified_by: verifiedBy } : {}),
-      ...(error ? { error } : {}),
-    });
+    await this.o.journal.append(doneRecord('step_done', this.o.outageId, s, this.clock.now(), { ok, error, verifiedBy }));
   }
 
   private finish(s: Step, state: StepState, error: string | null): void {
@@ -483,13 +456,10 @@ export class ShutdownRun {
   }
 
   private checkFinished(): void {
-    const all = [...this.steps.values()];
-    if (all.some((s) => s.state === 'running')) return;
-    if (this.starting && all.some((s) => s.state === 'pending')) return;
-    if (this.finale === 'running' || (this.finale === 'pending' && this.starting)) return;
+    const out = runOutcome(this.steps.values(), this.starting, (s) => s.host);
+    if (!out || this.finale === 'running' || (this.finale === 'pending' && this.starting)) return;
     this.o.hub.off('host', this.onHost);
     this.o.hub.off('vm', this.onVm);
-    const of = (st: StepState): string[] => all.filter((s) => s.state === st).map((s) => s.host);
-    this.resolveDone({ done: of('done'), failed: of('failed'), skipped: of('skipped'), notStarted: of('pending') });
+    this.resolveDone(out);
   }
 }

@@ -9,10 +9,11 @@ import { simulatedUpsSchema, type SimulatedUpsConfig } from '../adapters/ups/sim
 import { outageUps, type Config, type HostConfig, type UpsConfig } from '../config/schema';
 import { formatDuration } from '../core/duration';
 import { BlackstartError } from '../core/errors';
+import { hostAbilities, upsRuntime, type HostAbilities } from './lab-facts';
 import { DEFAULT_SHUTDOWN_TAKES_MS } from './policy';
 
 /** Boot time of a real host whose `outage.boot_takes` is not given. */
-export const DEFAULT_BOOT_TAKES_MS = 120_000;
+const DEFAULT_BOOT_TAKES_MS = 120_000;
 
 export interface SimulatedLab {
   /** Only the outage UPS (simulated) and the hosts (simulated); no planned windows. */
@@ -24,13 +25,6 @@ export interface SimulatedLab {
   chargePct: number;
   /** What the real hosts could do, for telling where the simulation is kinder than reality. */
   abilities: Record<string, HostAbilities>;
-}
-
-export interface HostAbilities {
-  simulated: boolean;
-  shutdown: boolean;
-  powerOff: boolean;
-  start: boolean;
 }
 
 export function simulatedLab(config: Config, opts: { outageAtMs: number; restoreAtMs: number; runtimeMs?: number }): SimulatedLab {
@@ -46,7 +40,7 @@ export function simulatedLab(config: Config, opts: { outageAtMs: number; restore
   const own = real.simulated;
   const chargePct = own?.chargePct ?? 100;
   if (chargePct <= 0) throw new BlackstartError('CONFIG', `ups.${ups}.simulated.charge_pct is 0: an empty battery has no runtime to simulate`);
-  const runtimeMs = opts.runtimeMs ?? (own ? (chargePct / 100) * own.runtimeAtFull : config.outage.expectedRuntime);
+  const runtimeMs = opts.runtimeMs ?? upsRuntime(config, ups)?.ms;
   if (runtimeMs === undefined) {
     throw new BlackstartError('CONFIG', `the runtime of UPS "${ups}" is unknown (it is not simulated and outage.expected_runtime is not set): give it with --runtime, e.g. --runtime 8m`);
   }
@@ -71,9 +65,7 @@ export function simulatedLab(config: Config, opts: { outageAtMs: number; restore
   const abilities: Record<string, HostAbilities> = {};
   for (const [id, h] of Object.entries(config.hosts)) {
     hosts[id] = { name: h.name, outage: h.outage, simulated: simulatedHost(h), ...(h.vms ? { vms: simulatedVms(h.vms) } : {}) } as HostConfig;
-    abilities[id] = h.simulated
-      ? { simulated: true, shutdown: true, powerOff: true, start: true }
-      : { simulated: false, shutdown: Boolean(h.shutdown || h.ipmi), powerOff: Boolean(h.ipmi), start: Boolean(h.ipmi || h.wol) };
+    abilities[id] = hostAbilities(h);
   }
 
   return {

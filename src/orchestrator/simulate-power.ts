@@ -14,7 +14,7 @@ import { isOnBattery, type HostState, type UpsState } from '../core/state';
 import type { Orchestrator } from './orchestrator';
 
 /** NUT's default `ups.delay.shutdown`: a UPS cuts its outlets this long after a shutdown command. */
-export const UPS_OFF_DELAY_MS = 20_000;
+const UPS_OFF_DELAY_MS = 20_000;
 /** Commands after which the outlets come back by themselves with mains, and those after which they stay off. */
 const RETURNING = new Set(['shutdown.return', 'fsd']);
 const STAYING_OFF = new Set(['shutdown.stayoff', 'load.off']);

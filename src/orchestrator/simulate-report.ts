@@ -21,10 +21,10 @@ import type {
 } from './simulate';
 
 /** Timeline subject for the plan as a whole. */
-export const OUTAGE_SUBJECT = 'outage';
+const OUTAGE_SUBJECT = 'outage';
 
 export function readRecording(rec: Recording): SimulationResult {
-  const { warning, ...budget } = simulationBudget({ plan: rec.plan, runtimeMs: rec.runtimeMs, reserveMs: rec.policy.reserve });
+  const { warning, ...budget } = simulationBudget(rec);
   const first = (type: SimEvent['type']): SimEvent | undefined => rec.events.find((e) => e.type === type);
   const started = first('shutdown_started');
   const shutdown = shutdownSteps(rec);
@@ -294,19 +294,20 @@ function warnings(rec: Recording, r: SimulationResult, budgetText: string | null
 }
 
 /** The budget as `blackstart check` and the live plan see it. */
-export function simulationBudget(r: Pick<Recording, 'plan' | 'runtimeMs'> & { reserveMs: number }): SimulationBudget & { warning: string | null } {
+function simulationBudget(r: Pick<Recording, 'plan' | 'runtimeMs' | 'policy'>): SimulationBudget & { warning: string | null } {
   const runtimeS = r.runtimeMs / 1000;
-  const fit = fitBudget(r.plan, { runtimeS, reserveMs: r.reserveMs });
+  const reserveMs = r.policy.reserve;
+  const fit = fitBudget(r.plan, { runtimeS, reserveMs });
   return {
     runtimeMs: r.runtimeMs,
-    reserveMs: r.reserveMs,
+    reserveMs,
     neededMs: r.plan.criticalPathMs,
     worstCaseMs: r.plan.worstCaseMs,
     slackMs: fit.slackMs,
     fits: fit.fits,
     criticalPath: [...r.plan.criticalPath],
-    runsOutMs: r.runtimeMs - r.reserveMs,
-    warning: budgetWarning(r.plan, { runtimeS, reserveMs: r.reserveMs }),
+    runsOutMs: r.runtimeMs - reserveMs,
+    warning: budgetWarning(r.plan, runtimeS, r.policy),
   };
 }
 

@@ -13,11 +13,12 @@ import { silentLogger } from '../core/logger';
 import type { HostPhase, OutagePhase, PlanStep, PowerState, UpsState, UpsStatus } from '../core/state';
 import { MemoryJournal, type JournalInput, type JournalRecord } from './journal';
 import { MemoryDurations } from './learned';
-import { guestPolicies } from './nodes';
+import { guestPolicies, hostPolicies } from './nodes';
 import { Orchestrator } from './orchestrator';
 import type { ShutdownPlan } from './planner';
 import type { OutagePolicy } from './policy';
-import { simulatedLab, type HostAbilities } from './simulate-lab';
+import type { HostAbilities } from './lab-facts';
+import { simulatedLab } from './simulate-lab';
 import { LabPower, type CutCause } from './simulate-power';
 import { readRecording } from './simulate-report';
 
@@ -25,7 +26,7 @@ export { clockText } from './simulate-report';
 
 export const DEFAULT_RESTORE_AT_MS = 30 * 60_000;
 /** How long the simulation may run on after mains is back before it gives up on the restore. */
-export const DEFAULT_RUN_ON_MS = 2 * 3_600_000;
+const DEFAULT_RUN_ON_MS = 2 * 3_600_000;
 /** Virtual time per step of the loop that watches for the end. */
 const STEP_MS = 250;
 /** Battery curve resolution (status changes are always kept). */
@@ -264,7 +265,7 @@ export async function simulateOutage(config: Config, opts: SimulateOptions): Pro
       new Orchestrator({
         hub,
         policy: lab.config.outage,
-        hosts: Object.fromEntries(Object.entries(lab.config.hosts).map(([id, h]) => [id, h.outage])),
+        hosts: hostPolicies(lab.config.hosts),
         guests: guestPolicies(lab.config.hosts),
         ups: lab.ups,
         journal,

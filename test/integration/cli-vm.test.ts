@@ -2,20 +2,13 @@
  * `blackstart vm` as a user runs it, against a real virsh on libvirt's test driver. Each CLI run is
  * its own virsh process, so the test driver starts afresh every time: `test` is running at first.
  */
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cli } from '../helpers/cli-run';
+import { virshMissing } from '../helpers/virsh';
 
-const missing = ((): string | undefined => {
-  try {
-    execFileSync('virsh', ['--version'], { stdio: 'ignore' });
-    return undefined;
-  } catch {
-    return 'virsh is missing (Debian package libvirt-clients; .ci/run installs it)';
-  }
-})();
+const missing = virshMissing();
 if (missing) console.warn(`cli-vm: skipped: ${missing}`);
 
 async function run(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {

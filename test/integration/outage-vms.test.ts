@@ -8,22 +8,13 @@
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
-import { execFileSync } from 'node:child_process';
 import { cli, stopRun, type CliRun } from '../helpers/cli-run';
 import { Watcher, type Received } from '../helpers/mqtt-watch';
 import { nutMissing, startNut, type NutServer } from '../helpers/nut';
 import { OB, OL, labConfig, labEnv, startLab, type Lab } from '../helpers/outage-lab';
 import { freePort, waitForPort } from '../helpers/ports';
 import { sshdMissing, startSshd, type SshServer } from '../helpers/sshd';
-
-function virshMissing(): string | undefined {
-  try {
-    execFileSync('virsh', ['--version'], { stdio: 'ignore' });
-    return undefined;
-  } catch {
-    return 'virsh is missing (Debian package libvirt-clients; .ci/run installs it)';
-  }
-}
+import { virshMissing } from '../helpers/virsh';
 
 const NODE_XML = `<node>
   <domain type="test"><name>web server</name><memory>65536</memory><vcpu>1</vcpu><os><type>hvm</type></os></domain>

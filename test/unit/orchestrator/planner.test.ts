@@ -138,9 +138,18 @@ describe('fitBudget', () => {
   });
   it('words the check-time warning with the critical path, and says nothing when the plan fits', () => {
     const full = planShutdown(diamond());
-    expect(budgetWarning(full, { runtimeS: 215, reserveMs: 120 * S })).toBeNull();
-    expect(budgetWarning(full, { runtimeS: 200, reserveMs: 120 * S })).toBe(
+    const policy = outagePolicySchema.parse({ reserve: '2m' });
+    expect(budgetWarning(full, 215, policy)).toBeNull();
+    expect(budgetWarning(full, 200, policy)).toBe(
       'the shutdown plan needs 1m35s (batch → db → storage) plus 2m reserve, but the UPS has 3m20s of runtime: 15s over budget, so the shutdown starts as soon as mains fails',
+    );
+  });
+  it('does not promise an early start to a policy without the plan trigger', () => {
+    const full = planShutdown(diamond());
+    const policy = outagePolicySchema.parse({ reserve: '2m', trigger: { low_battery: true } });
+    expect(budgetWarning(full, 200, policy)).toBe(
+      'the shutdown plan needs 1m35s (batch → db → storage) plus 2m reserve, but the UPS has 3m20s of runtime: 15s over budget, ' +
+        'and without trigger.plan the shutdown waits for the other triggers: set outage.trigger.plan: true to start it as soon as mains fails',
     );
   });
 });

@@ -72,6 +72,14 @@ describe('simulateOutage', () => {
     expect(r.ok).toBe(false);
   });
 
+  it('does not promise an early start when trigger.plan is off', async () => {
+    const r = await simulate(SMALL, { runtimeMs: 60_000 });
+    const over = r.warnings.filter((w) => w.code === 'over_budget');
+    expect(over[0]).toMatchObject({ fatal: true });
+    expect(over[0]?.message).toMatch(/30s over budget, and without trigger\.plan the shutdown waits for the other triggers: set outage\.trigger\.plan: true/);
+    expect(over.map((w) => w.message).join('\n')).not.toMatch(/starts as soon as mains fails/);
+  });
+
   it('powers off a host that ignores its shutdown, at its escalate_after', async () => {
     const yaml = SMALL.replace('simulated: { shutdown_takes: 6s, wake_takes: 25s }', 'simulated: { shutdown_takes: 6s, wake_takes: 25s, ignores_shutdown: true }').replace(
       'outage: { depends_on: [nas], shutdown_takes: 10s }',
@@ -181,6 +189,8 @@ hosts:
     // Either source of the figure is enough.
     await expect(simulate(nut, { runtimeMs: 5 * 60_000 })).resolves.toMatchObject({ ok: true, budget: { runtimeMs: 300_000 } });
     await expect(simulate(`outage: { expected_runtime: 7m }\n${nut}`)).resolves.toMatchObject({ budget: { runtimeMs: 420_000 } });
+    // The written figure wins over a simulated UPS's own, as in `blackstart check`.
+    await expect(simulate(SMALL.replace('outage:\n', 'outage:\n  expected_runtime: 7m\n'))).resolves.toMatchObject({ budget: { runtimeMs: 420_000 } });
 
     const twoUps = nut.replace('hosts:', '  office:\n    nut: { host: 127.0.0.1, ups: office }\nhosts:');
     await expect(simulate(twoUps, { runtimeMs: 60_000 })).rejects.toMatchObject({ code: 'CONFIG', message: expect.stringMatching(/several UPS \(closet, office\) and no outage\.ups/) });
