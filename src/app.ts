@@ -9,7 +9,7 @@ import { outageUps } from './config/schema';
 import type { CommandDetail } from './core/adapter';
 import { Journal, journalPath } from './orchestrator/journal';
 import { durationsPath, FileDurations } from './orchestrator/learned';
-import { guestPolicies } from './orchestrator/nodes';
+import { guestPolicies, hostPolicies } from './orchestrator/nodes';
 import { Orchestrator } from './orchestrator/orchestrator';
 import { AgentLink } from './core/agent-link';
 import type { Config } from './config/schema';
@@ -114,7 +114,7 @@ export async function startBlackstart(config: Config, opts: StartOptions): Promi
       const path = journalPath(config);
       // A damaged journal is moved aside (and logged) rather than keeping the UPS watch from starting.
       journal = await Journal.open(path, { log: outageLog, onCorrupt: 'rotate', ...(opts.clock ? { clock: opts.clock } : {}) });
-      const hosts = Object.fromEntries(Object.entries(config.hosts).map(([id, h]) => [id, h.outage]));
+      const hosts = hostPolicies(config.hosts);
       orchestrator = new Orchestrator({
         hub,
         policy: config.outage,

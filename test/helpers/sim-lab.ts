@@ -12,7 +12,7 @@ import { silentLogger } from '../../src/core/logger';
 import type { DeviceRef } from '../../src/core/state';
 import { MemoryJournal } from '../../src/orchestrator/journal';
 import { MemoryDurations } from '../../src/orchestrator/learned';
-import { guestPolicies } from '../../src/orchestrator/nodes';
+import { guestPolicies, hostPolicies } from '../../src/orchestrator/nodes';
 import { Orchestrator, type OrchestratorOptions } from '../../src/orchestrator/orchestrator';
 
 export interface Lab {
@@ -47,7 +47,7 @@ export async function startLab(yaml: string, opts: Partial<OrchestratorOptions> 
   hub.on('result', (device, result) => commands.push({ t: clock.now() - t0, device, action: result.action ?? '?', result }));
   const vmCommands: Lab['vmCommands'] = [];
   hub.on('vmResult', (host, guest, result) => vmCommands.push({ t: clock.now() - t0 - result.tookMs, end: clock.now() - t0, vm: `${host}/${guest}`, action: result.action ?? '?', result }));
-  const hosts = Object.fromEntries(Object.entries(config.hosts).map(([id, h]) => [id, h.outage]));
+  const hosts = hostPolicies(config.hosts);
   const orchestrator = new Orchestrator({
     hub,
     policy: config.outage,

@@ -8,6 +8,7 @@ import { FakeClock } from '../../../src/core/clock';
 import { buildHub } from '../../../src/adapters/registry';
 import { parseConfig } from '../../../src/config/loader';
 import { Orchestrator } from '../../../src/orchestrator/orchestrator';
+import { hostPolicies } from '../../../src/orchestrator/nodes';
 import type { OutageState } from '../../../src/core/state';
 import { startLab, type Lab } from '../../helpers/sim-lab';
 
@@ -520,7 +521,7 @@ describe('orchestrator policies', () => {
     await journal.append({ kind: 'phase', outage_id: 'o1', phase: 'down' });
     const { config } = parseConfig(lab({ timeline: '        - { at: 1000h, mains: "off" }' }));
     const hub = buildHub(config, { clock });
-    const hosts = Object.fromEntries(Object.entries(config.hosts).map(([id, h]) => [id, h.outage]));
+    const hosts = hostPolicies(config.hosts);
     new Orchestrator({ hub, policy: config.outage, hosts, ups: 'rack', journal });
     expect(hub.outage).toMatchObject({ phase: 'down', id: 'o1', reason: 'low battery' });
   });
